@@ -1,0 +1,12 @@
+{
+    "name": "Sessions in Redis",
+    "summary": "Share Odoo web sessions across servers by keeping them in Redis",
+    "version": "11.0.1.0.0",
+    "category": "Extra Tools",
+    "license": "AGPL-3",
+    "author": "session_redis developers",
+    "depends": ["base"],
+    "external_dependencies": {"python": ["redis"]},
+    "data": [],
+    "installable": True,
+}

@@ -1,0 +1,153 @@
+"""Session data <-> JSON bytes, keeping the Python types Odoo stores.
+
+Plain JSON would turn a tuple into a list, a datetime into a crash and the
+integer keys of ``saved_actions`` into strings. Values JSON cannot carry as
+they are become small tagged objects ``{"__type__": NAME, "value": ...}``;
+a plain dict that could be mistaken for one (or has non-string keys) is
+itself tagged as ``dict``, so decoding is never ambiguous.
+
+Nothing here knows about Redis or Odoo, and nothing is ever unpickled or
+evaluated: decoding only builds the types listed in ``_DECODERS``.
+"""
+import base64
+import datetime
+import json
+import logging
+
+from werkzeug.datastructures import (
+    ImmutableMultiDict,
+    ImmutableOrderedMultiDict,
+    MultiDict,
+    OrderedMultiDict,
+)
+
+_logger = logging.getLogger(__name__)
+
+TAG = "__type__"
+
+# Most specific first: ImmutableOrderedMultiDict is also a MultiDict.
+_MULTIDICTS = [
+    ("ImmutableOrderedMultiDict", ImmutableOrderedMultiDict),
+    ("ImmutableMultiDict", ImmutableMultiDict),
+    ("OrderedMultiDict", OrderedMultiDict),
+    ("MultiDict", MultiDict),
+]
+
+
+class UnsupportedType(TypeError):
+    """A value of a type the codec cannot store."""
+
+    def __init__(self, value):
+        self.type_name = type(value).__name__
+        super(UnsupportedType, self).__init__("cannot store a value of type %s" % self.type_name)
+
+
+class CorruptData(ValueError):
+    """Stored bytes that do not decode to a session dict."""
+
+
+def _tagged(name, value):
+    return {TAG: name, "value": value}
+
+
+def to_jsonable(value):
+    """Return ``value`` made of JSON types only, tagging the others."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list):
+        return [to_jsonable(item) for item in value]
+    for name, cls in _MULTIDICTS:
+        if isinstance(value, cls):
+            return _tagged(name, [[key, to_jsonable(item)] for key, item in value.items(multi=True)])
+    if isinstance(value, dict):
+        if TAG in value or not all(isinstance(key, str) for key in value):
+            return _tagged("dict", [[to_jsonable(key), to_jsonable(item)] for key, item in value.items()])
+        return {key: to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return _tagged("tuple", [to_jsonable(item) for item in value])
+    if isinstance(value, (set, frozenset)):
+        name = "frozenset" if isinstance(value, frozenset) else "set"
+        return _tagged(name, [to_jsonable(item) for item in value])
+    if isinstance(value, datetime.datetime):
+        return _tagged("datetime", value.isoformat())
+    if isinstance(value, datetime.date):
+        return _tagged("date", value.isoformat())
+    if isinstance(value, bytes):
+        return _tagged("bytes", base64.b64encode(value).decode("ascii"))
+    raise UnsupportedType(value)
+
+
+def _pairs(cls):
+    return lambda value: cls([(key, from_jsonable(item)) for key, item in value])
+
+
+_DECODERS = {
+    "dict": lambda value: {_hashable(from_jsonable(key)): from_jsonable(item) for key, item in value},
+    "tuple": lambda value: tuple(from_jsonable(item) for item in value),
+    "set": lambda value: set(_hashable(from_jsonable(item)) for item in value),
+    "frozenset": lambda value: frozenset(_hashable(from_jsonable(item)) for item in value),
+    "datetime": datetime.datetime.fromisoformat,
+    "date": datetime.date.fromisoformat,
+    "bytes": lambda value: base64.b64decode(value.encode("ascii"), validate=True),
+}
+_DECODERS.update((name, _pairs(cls)) for name, cls in _MULTIDICTS)
+
+
+def _hashable(value):
+    if isinstance(value, (list, dict, set)):
+        raise CorruptData("unhashable %s used as a key" % type(value).__name__)
+    return value
+
+
+def from_jsonable(value):
+    """Inverse of :func:`to_jsonable`."""
+    if isinstance(value, list):
+        return [from_jsonable(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if TAG not in value:
+        return {key: from_jsonable(item) for key, item in value.items()}
+    decoder = _DECODERS.get(value[TAG])
+    if decoder is None or set(value) != {TAG, "value"}:
+        raise CorruptData("unknown type tag %r" % (value[TAG],))
+    try:
+        return decoder(value["value"])
+    except CorruptData:
+        raise
+    except (TypeError, ValueError, AttributeError) as error:
+        raise CorruptData("bad %s value: %s" % (value[TAG], error))
+
+
+def encode_session(data):
+    """Session dict -> JSON bytes.
+
+    A key whose value cannot be stored is left out, with an error naming it:
+    one odd value must not cost the user the whole session.
+    """
+    body = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            _logger.error("session key %r not saved: session keys must be text", key)
+            continue
+        try:
+            body[key] = to_jsonable(value)
+        except UnsupportedType as error:
+            _logger.error("session key %r not saved: values of type %s cannot be stored",
+                          key, error.type_name)
+        except RecursionError:
+            _logger.error("session key %r not saved: nested too deeply", key)
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def decode_session(raw):
+    """JSON bytes -> session dict; :class:`CorruptData` for anything else."""
+    try:
+        body = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except (ValueError, RecursionError) as error:
+        raise CorruptData("not JSON: %s" % error)
+    if not isinstance(body, dict) or TAG in body:
+        raise CorruptData("not a JSON object but %s" % type(body).__name__)
+    try:
+        return from_jsonable(body)
+    except RecursionError:
+        raise CorruptData("nested too deeply")

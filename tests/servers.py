@@ -1,0 +1,195 @@
+"""Real servers for the tests: a private redis-server and Odoo 11 nodes.
+
+Each runs as its own process on a free loopback port, in a temporary
+folder, and is stopped by the test that started it. The machine's shared
+Redis is never touched.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import redis
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCHER = os.path.join(REPO, "bin", "odoo")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("%s did not happen within %ss" % (what, timeout))
+        time.sleep(0.1)
+
+
+class RedisServer(object):
+    """A redis-server of our own, without persistence."""
+
+    def __init__(self, folder, port=None, extra_args=()):
+        self.folder = folder
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.process = None
+
+    def start(self):
+        os.makedirs(self.folder, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.folder] + self.extra_args,
+            stdout=open(os.path.join(self.folder, "redis.log"), "ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: self.client().ping(), 10, "redis-server on port %d" % self.port)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def client(self):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+
+class OdooNode(object):
+    """An Odoo 11 server process with the addon on its server-wide list.
+
+    :param data_dir: the node's own data folder (its session folder is
+        ``<data_dir>/sessions``); ``filestore`` is shared between nodes
+        through a symlink, as a real deployment shares it.
+    :param env: ``ODOO_SESSION_REDIS_*`` variables for this node.
+    """
+
+    def __init__(self, database, data_dir, env, filestore=None, extra_args=()):
+        self.database = database
+        self.data_dir = data_dir
+        self.env = env
+        self.filestore = filestore
+        self.extra_args = list(extra_args)
+        self.port = None
+        self.process = None
+        self.log_path = os.path.join(data_dir, "odoo.log")
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def session_folder(self):
+        return os.path.join(self.data_dir, "sessions")
+
+    def command(self, *args):
+        return [LAUNCHER, "--addons-path=" + REPO, "--load=web,session_redis",
+                "--data-dir=" + self.data_dir, "-d", self.database,
+                "--db-filter=^%s$" % self.database, "--max-cron-threads=0"] + list(args)
+
+    def process_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
+        env.update(self.env)
+        return env
+
+    def _prepare_data_dir(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        link = os.path.join(self.data_dir, "filestore")
+        if self.filestore and not os.path.lexists(link):
+            os.makedirs(self.filestore, exist_ok=True)
+            os.symlink(self.filestore, link)
+
+    def run(self, *args, timeout=120):
+        """Run Odoo to completion (``--stop-after-init`` style); return it."""
+        self._prepare_data_dir()
+        return subprocess.run(self.command(*args) + self.extra_args, env=self.process_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, universal_newlines=True)
+
+    def start(self, timeout=60):
+        self._prepare_data_dir()
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            self.command("--http-interface=127.0.0.1", "--http-port=%d" % self.port)
+            + self.extra_args,
+            env=self.process_env(), stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+        wait_until(self._answers, timeout, "Odoo on port %d" % self.port)
+        return self
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
+        return requests.get(self.url + "/web/webclient/version_info", timeout=2).status_code < 500
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log(self):
+        with open(self.log_path, errors="replace") as handle:
+            return handle.read()
+
+    def session_files(self):
+        if not os.path.isdir(self.session_folder):
+            return []
+        return [name for name in os.listdir(self.session_folder) if name.endswith(".sess")]
+
+    def json(self, path, params=None, session_id=None):
+        """JSON-RPC call; returns the ``requests`` response."""
+        cookies = {"session_id": session_id} if session_id else None
+        return requests.post(
+            self.url + path, json={"jsonrpc": "2.0", "method": "call", "params": params or {}},
+            cookies=cookies, timeout=30)
+
+    def login(self, login="admin", password="admin"):
+        """Authenticate; return the session id Odoo hands back."""
+        response = self.json("/web/session/authenticate",
+                             {"db": self.database, "login": login, "password": password})
+        result = response.json()["result"]
+        assert result["uid"], result
+        return response.cookies["session_id"]
+
+    def session_info(self, session_id):
+        return self.json("/web/session/get_session_info", session_id=session_id).json()["result"]
+
+
+def make_database(name, folder):
+    """Create an Odoo 11 database with ``base`` installed."""
+    node = OdooNode(name, folder, {})
+    result = node.run("-i", "base", "--without-demo=all", "--stop-after-init", timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError("creating database %s failed:\n%s" % (name, result.stdout[-5000:]))
+
+
+def drop_database(name):
+    import psycopg2
+    connection = psycopg2.connect(dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cursor.execute('DROP DATABASE IF EXISTS "%s"' % name)
+    connection.close()
