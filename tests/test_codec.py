@@ -95,9 +95,10 @@ json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats
 hashables = st.none() | st.booleans() | st.integers() | st.text() | st.dates()
 values = st.recursive(
     json_scalars | st.dates() | st.datetimes() | st.binary(),
-    lambda inner: (st.lists(inner) | st.tuples(inner, inner)
-                   | st.dictionaries(st.text(), inner) | st.dictionaries(hashables, inner)
-                   | st.sets(hashables) | st.frozensets(hashables)),
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(), inner, max_size=4)
+                   | st.dictionaries(hashables, inner, max_size=3)
+                   | st.sets(hashables, max_size=3) | st.frozensets(hashables, max_size=3)),
     max_leaves=12,
 )
 
@@ -113,7 +114,7 @@ def typed(value):
     return (type(value).__name__, value)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(), values))
 def test_any_nested_session_round_trips(session):
     raw = encode_session(session)

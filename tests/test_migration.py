@@ -1,0 +1,84 @@
+"""Filesystem -> Redis copy and purge, on real files and a real Redis."""
+import datetime
+import os
+import pickle
+
+import pytest
+from odoo.http import OpenERPSession
+from werkzeug.contrib.sessions import FilesystemSessionStore
+
+from session_redis.migration import copy_fs_sessions, purge_fs_sessions
+from session_redis.store import RedisSessionStore
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return str(tmp_path)
+
+
+@pytest.fixture
+def fs_store(folder):
+    """Odoo 11's own store, writing the files it writes."""
+    return FilesystemSessionStore(folder, session_class=OpenERPSession)
+
+
+@pytest.fixture
+def store(redis_client):
+    return RedisSessionStore(redis_client, OpenERPSession, prefix="p",
+                             expiration=1000, expiration_anonymous=100)
+
+
+def fs_session(fs_store, **data):
+    session = fs_store.new()
+    session.update(data)
+    fs_store.save(session)
+    return session.sid
+
+
+@pytest.mark.parametrize("batch", [1, 2, 500])
+def test_every_readable_file_is_copied_with_its_data_and_ttl(fs_store, store, folder, redis_client, batch):
+    user = fs_session(fs_store, uid=2, login="admin", db="prod", when=datetime.date(2026, 1, 2))
+    anonymous = [fs_session(fs_store, db="prod") for _ in range(4)]
+    result = copy_fs_sessions(folder, store, batch=batch)
+    assert result == (5, 0, 0)
+    back = store.get(user)
+    assert (back.uid, back.login, back.when) == (2, "admin", datetime.date(2026, 1, 2))
+    assert 995 <= redis_client.ttl(store.key(user)) <= 1000
+    assert all(90 <= redis_client.ttl(store.key(sid)) <= 100 for sid in anonymous)
+    assert sorted(store.list()) == sorted([user] + anonymous)
+
+
+def test_unreadable_files_are_skipped_with_a_warning(fs_store, store, folder, caplog):
+    good = fs_session(fs_store, uid=2)
+    for name, content in [("b" * 40, b"garbage"), ("c" * 40, pickle.dumps([1, 2])), ("d" * 40, b"")]:
+        with open(os.path.join(folder, "werkzeug_%s.sess" % name), "wb") as handle:
+            handle.write(content)
+    result = copy_fs_sessions(folder, store)
+    assert (result.copied, result.unreadable) == (1, 3)
+    assert store.list() == [good]
+    assert caplog.text.count("skipped unreadable session file") == 3
+
+
+def test_sessions_already_in_redis_are_not_overwritten(fs_store, store, folder):
+    sid = fs_session(fs_store, uid=2, login="old")
+    store.save(OpenERPSession({"uid": 2, "login": "newer"}, sid, False))
+    fs_session(fs_store, uid=3)
+    assert copy_fs_sessions(folder, store) == (1, 1, 0)
+    assert store.get(sid).login == "newer"
+
+
+def test_other_files_are_ignored(store, folder):
+    for name in ("werkzeug_%s.file" % ("a" * 40), "notes.txt", "werkzeug_xyz.sess"):
+        open(os.path.join(folder, name), "w").close()
+    assert copy_fs_sessions(folder, store) == (0, 0, 0)
+    assert purge_fs_sessions(folder) == 0
+    assert len(os.listdir(folder)) == 3
+
+
+def test_purge_deletes_every_session_file(fs_store, folder):
+    for uid in range(7):
+        fs_session(fs_store, uid=uid)
+    with open(os.path.join(folder, "werkzeug_%s.sess" % ("e" * 40)), "wb") as handle:
+        handle.write(b"unreadable")
+    assert purge_fs_sessions(folder) == 8
+    assert fs_store.list() == []

@@ -1,0 +1,163 @@
+"""RedisSessionStore against a real (private) redis-server."""
+import logging
+
+import pytest
+from odoo.http import OpenERPSession
+from werkzeug.contrib.sessions import SessionStore
+
+from session_redis.store import RedisSessionStore, RedisUnavailable, session_key
+from tests.servers import RedisServer
+
+SID = "a" * 40
+
+
+@pytest.fixture
+def store(redis_client):
+    return RedisSessionStore(redis_client, session_class=OpenERPSession,
+                             expiration=1000, expiration_anonymous=100)
+
+
+def test_is_a_werkzeug_store_of_odoo_sessions(store):
+    assert isinstance(store, SessionStore)
+    session = store.new()
+    assert isinstance(session, OpenERPSession) and session.new
+    assert store.is_valid_key(session.sid)
+
+
+@pytest.mark.parametrize("prefix, key", [("", "session:" + SID), ("shop", "session:shop:" + SID)])
+def test_key_format_is_the_documented_one(redis_client, prefix, key):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix=prefix)
+    store.save(OpenERPSession({"uid": 2}, SID, True))
+    assert redis_client.keys("*") == [key.encode()]
+    assert session_key(SID, prefix) == key
+
+
+def test_saved_session_comes_back(store):
+    session = store.new()
+    session.update(uid=2, login="admin", db="prod", context={"lang": "fr_FR"})
+    store.save(session)
+    back = store.get(session.sid)
+    assert isinstance(back, OpenERPSession) and not back.new
+    assert (back.sid, back.uid, back.login, back.context) == (session.sid, 2, "admin", {"lang": "fr_FR"})
+
+
+def test_logged_in_session_gets_the_user_expiration(store, redis_client):
+    session = store.new()
+    session.uid = 2
+    store.save(session)
+    assert 995 <= redis_client.ttl(store.key(session.sid)) <= 1000
+
+
+def test_anonymous_session_gets_the_anonymous_expiration(store, redis_client):
+    session = store.new()
+    session.db = "prod"
+    store.save(session)
+    assert 95 <= redis_client.ttl(store.key(session.sid)) <= 100
+
+
+def test_session_expiration_attribute_wins(store, redis_client):
+    session = store.new()
+    session.uid = 2
+    session.expiration = 42
+    store.save(session)
+    assert 37 <= redis_client.ttl(store.key(session.sid)) <= 42
+
+
+@pytest.mark.parametrize("bad", [0, -5, "60", 1.5, True])
+def test_bad_session_expiration_falls_back_with_a_warning(store, redis_client, caplog, bad):
+    session = store.new()
+    session.expiration = bad
+    store.save(session)
+    assert 95 <= redis_client.ttl(store.key(session.sid)) <= 100
+    assert "expiration %r ignored" % (bad,) in caplog.text
+
+
+def test_no_key_is_ever_without_ttl(store, redis_client):
+    for uid in (None, 2):
+        session = store.new()
+        session.uid = uid
+        store.save(session)
+    assert all(redis_client.ttl(key) > 0 for key in redis_client.keys("*"))
+
+
+def test_missing_key_gives_a_new_session(store):
+    session = store.get(SID)
+    assert session.new and session.sid != SID and dict(session) == dict(store.new())
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b'"x"', b"\xff", b'{"a": {"__type__": "pickle", "value": ""}}'])
+def test_corrupt_value_gives_a_new_session_and_a_warning(store, redis_client, caplog, raw):
+    redis_client.set(store.key(SID), raw)
+    with caplog.at_level(logging.WARNING):
+        session = store.get(SID)
+    assert session.new and session.sid != SID
+    assert "unreadable" in caplog.text
+
+
+@pytest.mark.parametrize("sid", [
+    None, "", "A" * 40, "a" * 39, "a" * 41, "a" * 40 + "\n", "*", "../" + "a" * 37,
+    "g" * 40, "a" * 20 + "*" + "a" * 19, "é" * 40, "a" * 10000, b"a" * 40,
+])
+def test_invalid_id_gives_a_new_session_without_asking_redis(redis_server, sid):
+    counting = redis_server.client()
+    counting.config_resetstat()
+    store = RedisSessionStore(counting, OpenERPSession)
+    session = store.get(sid)
+    assert session.new and session.sid != sid and store.is_valid_key(session.sid)
+    stats = counting.info("commandstats")
+    assert "cmdstat_get" not in stats
+
+
+def test_delete_removes_the_key(store, redis_client):
+    session = store.new()
+    store.save(session)
+    store.delete(session)
+    assert redis_client.exists(store.key(session.sid)) == 0
+
+
+def test_list_scans_only_its_own_prefix(redis_client):
+    plain = RedisSessionStore(redis_client, OpenERPSession)
+    shop = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    saved = {name: [] for name in ("plain", "shop")}
+    for name, store in (("plain", plain), ("shop", shop)):
+        for _ in range(3):
+            session = store.new()
+            store.save(session)
+            saved[name].append(session.sid)
+    redis_client.set("session:not-a-session-id", b"{}")
+    redis_client.set("other:" + "b" * 40, b"{}")
+    assert sorted(plain.list()) == sorted(saved["plain"])
+    assert sorted(shop.list()) == sorted(saved["shop"])
+
+
+def test_list_never_uses_keys(redis_server):
+    client = redis_server.client()
+    client.config_resetstat()
+    RedisSessionStore(client, OpenERPSession, prefix="a*[?]").list()
+    stats = client.info("commandstats")
+    assert "cmdstat_scan" in stats and "cmdstat_keys" not in stats
+
+
+def test_prefix_with_glob_characters_lists_only_itself(redis_client):
+    star = RedisSessionStore(redis_client, OpenERPSession, prefix="*")
+    other = RedisSessionStore(redis_client, OpenERPSession, prefix="x")
+    session = other.new()
+    other.save(session)
+    assert star.list() == []
+
+
+def test_path_is_where_odoo_puts_interrupted_uploads(redis_client, tmp_path):
+    store = RedisSessionStore(redis_client, OpenERPSession, path=str(tmp_path))
+    assert store.path == str(tmp_path)
+
+
+def test_redis_down_raises_http_503(tmp_path):
+    server = RedisServer(str(tmp_path)).start()
+    store = RedisSessionStore(server.client(), OpenERPSession)
+    session = store.new()
+    store.save(session)
+    server.stop()
+    for action in (lambda: store.get(session.sid), lambda: store.save(session), lambda: store.delete(session)):
+        with pytest.raises(RedisUnavailable) as error:
+            action()
+        assert error.value.code == 503
