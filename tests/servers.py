@@ -173,7 +173,12 @@ class OdooNode(object):
         return response.cookies["session_id"]
 
     def session_info(self, session_id):
-        return self.json("/web/session/get_session_info", session_id=session_id).json()["result"]
+        """The session's user info, or None when Odoo says the session expired."""
+        body = self.json("/web/session/get_session_info", session_id=session_id).json()
+        if "error" in body:
+            assert body["error"]["data"]["name"] == "odoo.http.SessionExpiredException", body
+            return None
+        return body["result"]
 
 
 def make_database(name, folder):
