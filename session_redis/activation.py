@@ -25,6 +25,8 @@ def activate(environ=None):
         raise SystemExit("session_redis: %s" % error)
     if not settings.enabled:
         _logger.info("off: web sessions stay in files (set ODOO_SESSION_REDIS=1 to use Redis)")
+        if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
+            _logger.warning("filesystem sessions neither copied nor purged: ODOO_SESSION_REDIS is off")
         return None
 
     from . import odoo_patch  # imports odoo.http: only when switched on

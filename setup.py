@@ -1,0 +1,43 @@
+"""Packages the addon the way Odoo addons are published on PyPI.
+
+The wheel installs the addon as ``odoo/addons/session_redis``, where Odoo 11
+finds it with no ``--addons-path``; the distribution is named
+``odoo11-addon-session_redis`` after the community's convention, and its
+version and dependencies come from ``__manifest__.py``.
+"""
+import ast
+import os
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ADDON = "session_redis"
+
+with open(os.path.join(HERE, ADDON, "__manifest__.py")) as handle:
+    MANIFEST = ast.literal_eval(handle.read())
+
+with open(os.path.join(HERE, "README.rst")) as handle:
+    README = handle.read()
+
+setup(
+    name="odoo11-addon-%s" % ADDON,
+    version=MANIFEST["version"],
+    description=MANIFEST["summary"],
+    long_description=README,
+    long_description_content_type="text/x-rst",
+    license="AGPL-3",
+    author=MANIFEST["author"],
+    python_requires=">=3.5",
+    install_requires=MANIFEST["external_dependencies"]["python"],
+    extras_require={"hiredis": ["hiredis"]},
+    package_dir={"odoo.addons." + ADDON: ADDON},
+    packages=["odoo.addons." + ADDON, "odoo.addons.%s.tests" % ADDON],
+    package_data={"odoo.addons." + ADDON: ["README.rst"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Odoo",
+        "Framework :: Odoo :: 11.0",
+        "License :: OSI Approved :: GNU Affero General Public License v3",
+    ],
+    zip_safe=False,
+)
