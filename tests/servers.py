@@ -37,22 +37,30 @@ def wait_until(check, timeout, what):
 
 
 class RedisServer(object):
-    """A redis-server of our own, without persistence."""
+    """A redis-server of our own, without persistence.
 
-    def __init__(self, folder, port=None, extra_args=()):
+    :param config_file: a config file to start from (a sentinel's, say).
+    :param password: the ``requirepass`` it is started with, if any.
+    """
+
+    def __init__(self, folder, port=None, extra_args=(), config_file=None, password=None):
         self.folder = folder
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.config_file = config_file
+        self.password = password
         self.process = None
 
     def start(self):
         os.makedirs(self.folder, exist_ok=True)
+        command = ["redis-server"] + ([self.config_file] if self.config_file else [])
+        command += ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", self.folder] + self.extra_args
+        if self.password:
+            command += ["--requirepass", self.password]
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.folder] + self.extra_args,
-            stdout=open(os.path.join(self.folder, "redis.log"), "ab"),
-            stderr=subprocess.STDOUT,
-        )
+            command, stdout=open(os.path.join(self.folder, "redis.log"), "ab"),
+            stderr=subprocess.STDOUT)
         wait_until(lambda: self.client().ping(), 10, "redis-server on port %d" % self.port)
         return self
 
@@ -65,8 +73,9 @@ class RedisServer(object):
     def url(self):
         return "redis://127.0.0.1:%d/0" % self.port
 
-    def client(self):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+    def client(self, db=0):
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, password=self.password,
+                           socket_timeout=5)
 
 
 class OdooNode(object):

@@ -3,7 +3,7 @@ import pytest
 import requests
 
 from session_redis.store import session_key
-from tests.servers import free_port
+from tests.servers import RedisServer, free_port
 
 
 def key_of(sid, prefix=""):
@@ -116,3 +116,21 @@ def test_odoo_httpcase_helpers_work_on_the_redis_store(odoo_nodes):
     assert run.returncode == 0, run.stdout[-5000:]
     assert "test_http_case: Ran 2 tests" in run.stdout, run.stdout[-5000:]
     assert "test_http_case: OK" in run.stdout, run.stdout[-5000:]
+
+
+def test_redis_outage_answers_503_and_heals_when_redis_returns(odoo_nodes, tmp_path):
+    persistent = ["--appendonly", "yes", "--appendfsync", "always"]
+    server = RedisServer(str(tmp_path / "outage"), extra_args=persistent).start()
+    try:
+        node = odoo_nodes(env={"ODOO_SESSION_REDIS_URL": server.url})
+        sid = node.login()
+        server.stop()
+        response = node.json("/web/session/get_session_info", session_id=sid)
+        assert response.status_code == 503
+        assert "Sessions are temporarily unavailable" in response.text
+        assert "Traceback" not in response.text
+        assert "session load failed, Redis unavailable" in node.log()
+        server.start()
+        assert node.session_info(sid)["username"] == "admin"
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ on; the pytest suite starts that run and checks its outcome.
 import odoo
 from odoo.tests import common
 
+from ..odoo_patch import no_session_gc
 from ..store import RedisSessionStore
 
 
@@ -21,6 +22,7 @@ class TestHttpCaseSessions(common.HttpCase):
         store = odoo.http.root.session_store
         self.assertIsInstance(store, RedisSessionStore)
         self.assertEqual(store.redis.exists(store.key(self.session_id)), 1)
+        self.assertIs(odoo.http.session_gc, no_session_gc)
 
     def test_authenticate_then_request(self):
         self.authenticate("admin", "admin")
