@@ -9,6 +9,7 @@ import os
 
 from redis.exceptions import RedisError
 
+from . import odoo_patch
 from .client import make_client
 from .migration import copy_fs_sessions, purge_fs_sessions
 from .settings import SettingError, describe, load_settings
@@ -17,9 +18,10 @@ _logger = logging.getLogger(__name__)
 
 
 def activate(environ=None):
-    """Switch Odoo to Redis sessions if ``ODOO_SESSION_REDIS`` says so."""
+    """Switch Odoo to Redis sessions if ``ODOO_SESSION_REDIS`` (or
+    ``session_redis`` in odoo.conf) says so."""
     try:
-        settings = load_settings(environ)
+        settings = load_settings(environ, *odoo_patch.odoo_options())
     except SettingError as error:
         _logger.critical("%s", error)
         raise SystemExit("session_redis: %s" % error)
@@ -28,8 +30,6 @@ def activate(environ=None):
         if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
             _logger.warning("filesystem sessions neither copied nor purged: ODOO_SESSION_REDIS is off")
         return None
-
-    from . import odoo_patch  # imports odoo.http: only when switched on
 
     client = make_client(settings)
     _logger.info("web sessions in Redis: %s", describe(settings))

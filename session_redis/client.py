@@ -1,32 +1,79 @@
 """Build the redis-py client that :class:`Settings` describe.
 
-Three ways to reach Redis, in order of precedence: Sentinel (ask the
-sentinels where the master is), a URL, or host/port/password.
+Ways to reach Redis, in order of precedence: Sentinel (ask the sentinels
+where the master is), Cluster (any node's URL or host/port), a URL, or
+host/port. TLS, ACL user, time-outs, retries and health checks apply to all.
 """
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
+from redis.connection import SSLConnection
+from redis.exceptions import ConnectionError
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-# A dead Redis must not hold an Odoo worker for long: fail fast and let the
-# request answer 503 instead of waiting for the kernel's TCP time-outs.
-SOCKET_TIMEOUT = 5
-CONNECT_TIMEOUT = 2
+from .settings import sentinel_addresses
+
+HEALTH_CHECK_SECONDS = 30
+
+
+def _tls_options(settings, from_url):
+    """TLS keyword arguments; a ``rediss://`` URL sets the connection class
+    itself, ``ODOO_SESSION_REDIS_SSL`` upgrades anything else."""
+    rediss = from_url and settings.url.startswith("rediss://")
+    if not (settings.ssl or rediss):
+        return {}
+    options = {"ssl_cert_reqs": settings.ssl_cert_reqs,
+               "ssl_ca_certs": settings.ssl_ca_certs,
+               "ssl_certfile": settings.ssl_certfile,
+               "ssl_keyfile": settings.ssl_keyfile}
+    if from_url and not rediss:
+        options["connection_class"] = SSLConnection
+    elif not from_url:
+        options["ssl"] = True
+    return options
+
+
+def _connection_options(settings, from_url=False):
+    """What every connection gets: fail fast, retry a refused connection once.
+
+    A dead Redis must not hold an Odoo worker: time-outs are short, and only
+    a refused or reset connection is retried (a time-out is not, so a
+    request never waits much longer than one time-out before its 503).
+    """
+    options = {
+        "socket_timeout": settings.socket_timeout,
+        "socket_connect_timeout": settings.connect_timeout,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=1,
+                       supported_errors=(ConnectionError,)),
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+    }
+    options.update(_tls_options(settings, from_url))
+    options.update(username=settings.username, password=settings.password)
+    return options
 
 
 def make_client(settings):
-    """Return a :class:`redis.Redis` for ``settings``."""
-    options = {
-        "socket_timeout": SOCKET_TIMEOUT,
-        "socket_connect_timeout": CONNECT_TIMEOUT,
-        "health_check_interval": 30,
-    }
+    """Return a redis-py client (``Redis`` or ``RedisCluster``) for ``settings``."""
     if settings.sentinel_host:
-        sentinel = Sentinel(
-            [(settings.sentinel_host, settings.sentinel_port)],
-            password=settings.password,
-            sentinel_kwargs=dict(options),
-            **options
-        )
-        return sentinel.master_for(settings.sentinel_master_name)
-    if settings.url:
-        return Redis.from_url(settings.url, **options)
-    return Redis(host=settings.host, port=settings.port, password=settings.password, **options)
+        return _sentinel_master(settings)
+    from_url = bool(settings.url)
+    options = _connection_options(settings, from_url)
+    if settings.cluster:
+        # a cluster has only database 0, and checks its nodes itself
+        options.pop("health_check_interval")
+        if from_url:
+            return RedisCluster.from_url(settings.url, **options)
+        return RedisCluster(host=settings.host, port=settings.port, **options)
+    if from_url:
+        return Redis.from_url(settings.url, db=settings.db, **options)  # the URL's values win
+    return Redis(host=settings.host, port=settings.port, db=settings.db, **options)
+
+
+def _sentinel_master(settings):
+    options = _connection_options(settings)
+    sentinel_options = dict(options, username=settings.sentinel_username,
+                            password=settings.sentinel_password)
+    sentinel = Sentinel(sentinel_addresses(settings), sentinel_kwargs=sentinel_options,
+                        db=settings.db, **options)
+    return sentinel.master_for(settings.sentinel_master_name)

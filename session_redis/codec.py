@@ -6,6 +6,10 @@ they are become small tagged objects ``{"__type__": NAME, "value": ...}``;
 a plain dict that could be mistaken for one (or has non-string keys) is
 itself tagged as ``dict``, so decoding is never ambiguous.
 
+Sessions written by camptocamp's session_redis, which this addon replaces,
+decode too: that module tagged dates, datetimes and sets as
+``{"_type": "date_isoformat" | "datetime_isoformat" | "set", "value": ...}``.
+
 Nothing here knows about Redis or Odoo, and nothing is ever unpickled or
 evaluated: decoding only builds the types listed in ``_DECODERS``.
 """
@@ -24,6 +28,7 @@ from werkzeug.datastructures import (
 _logger = logging.getLogger(__name__)
 
 TAG = "__type__"
+LEGACY_TAG = "_type"
 
 # Most specific first: ImmutableOrderedMultiDict is also a MultiDict.
 _MULTIDICTS = [
@@ -60,7 +65,7 @@ def to_jsonable(value):
         if isinstance(value, cls):
             return _tagged(name, [[key, to_jsonable(item)] for key, item in value.items(multi=True)])
     if isinstance(value, dict):
-        if TAG in value or not all(isinstance(key, str) for key in value):
+        if TAG in value or _looks_legacy(value) or not all(isinstance(key, str) for key in value):
             return _tagged("dict", [[to_jsonable(key), to_jsonable(item)] for key, item in value.items()])
         return {key: to_jsonable(item) for key, item in value.items()}
     if isinstance(value, tuple):
@@ -92,6 +97,26 @@ _DECODERS = {
 }
 _DECODERS.update((name, _pairs(cls)) for name, cls in _MULTIDICTS)
 
+_LEGACY_DECODERS = {
+    "datetime_isoformat": datetime.datetime.fromisoformat,
+    "date_isoformat": datetime.date.fromisoformat,
+    "set": set,
+}
+
+
+def _looks_legacy(value):
+    return set(value) == {LEGACY_TAG, "value"}
+
+
+def _from_legacy(value):
+    decoder = _LEGACY_DECODERS.get(value[LEGACY_TAG])
+    if decoder is None:  # an ordinary dict that happens to look like a tag
+        return {key: from_jsonable(item) for key, item in value.items()}
+    try:
+        return decoder(from_jsonable(value["value"]))
+    except (TypeError, ValueError) as error:
+        raise CorruptData("bad legacy %s value: %s" % (value[LEGACY_TAG], error))
+
 
 def _hashable(value):
     if isinstance(value, (list, dict, set)):
@@ -106,6 +131,8 @@ def from_jsonable(value):
     if not isinstance(value, dict):
         return value
     if TAG not in value:
+        if _looks_legacy(value):
+            return _from_legacy(value)
         return {key: from_jsonable(item) for key, item in value.items()}
     decoder = _DECODERS.get(value[TAG])
     if decoder is None or set(value) != {TAG, "value"}:

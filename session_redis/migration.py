@@ -15,8 +15,7 @@ import os
 import pickle
 import re
 
-from .codec import encode_session
-from .store import ttl_for
+from .store import encode_with_times, ttl_for
 
 _logger = logging.getLogger(__name__)
 
@@ -51,6 +50,7 @@ def copy_fs_sessions(folder, store, batch=BATCH):
     """Copy every readable session file of ``folder`` into ``store``."""
     copied = already = unreadable = 0
     pipe = store.redis.pipeline(transaction=False)
+    now = store.clock()
     for sid, path in session_files(folder):
         try:
             data = read_session_file(path)
@@ -59,7 +59,7 @@ def copy_fs_sessions(folder, store, batch=BATCH):
             _logger.warning("skipped unreadable session file %s: %s", os.path.basename(path), error)
             continue
         ttl = ttl_for(data, store.expiration, store.expiration_anonymous)
-        pipe.set(store.key(sid), encode_session(data), ex=ttl, nx=True)
+        pipe.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True)
         if len(pipe) >= batch:
             copied, already = _flush(pipe, copied, already)
     if len(pipe):

@@ -21,6 +21,12 @@ def session_folder():
     return odoo.tools.config.session_dir
 
 
+def odoo_options():
+    """Odoo's ``[options]`` (file and command line) and the file's name."""
+    config = odoo.tools.config
+    return config.options, getattr(config, "rcfile", None)
+
+
 def make_store(client, settings):
     return RedisSessionStore(
         client,
@@ -28,6 +34,9 @@ def make_store(client, settings):
         prefix=settings.prefix,
         expiration=settings.expiration,
         expiration_anonymous=settings.expiration_anonymous,
+        sliding=settings.sliding,
+        touch_interval=settings.touch_interval,
+        max_lifetime=settings.max_lifetime,
         path=session_folder(),
     )
 

@@ -1,60 +1,49 @@
-"""The addon's settings: ``ODOO_SESSION_REDIS_*`` environment variables
-turned into one frozen, validated :class:`Settings`.
+"""The addon's settings, from ``ODOO_SESSION_REDIS_*`` environment variables
+or the ``[options]`` section of Odoo's configuration file, turned into one
+frozen, validated :class:`Settings`.
 
-Every value is checked here, once, at start-up, so that a typo stops the
-server with a message naming the variable and the value it got instead of
-surfacing later as a strange runtime error (or, worse, a silent fallback to
-filesystem sessions).
+``ODOO_SESSION_REDIS_X`` is ``session_redis_x`` in the file (the switch
+itself is ``session_redis``); the environment wins over the file. Every
+value is checked here, once, at start-up, so that a typo stops the server
+with a message naming where the value came from and what it was, instead of
+surfacing later as a strange runtime error or a silent fallback to
+filesystem sessions.
 """
 import collections
 import os
-
 from urllib.parse import urlparse
 
 from redis.connection import parse_url
 
-PREFIX = "ODOO_SESSION_REDIS"
+ENV_PREFIX = "ODOO_SESSION_REDIS"
+CONF_PREFIX = "session_redis"
 
 TRUE_WORDS = frozenset(["1", "true", "yes", "on"])
 FALSE_WORDS = frozenset(["0", "false", "no", "off", ""])
+CERT_REQS = ("required", "optional", "none")
 
-WEEK = 7 * 24 * 60 * 60
-THREE_HOURS = 3 * 60 * 60
-
-Settings = collections.namedtuple("Settings", [
-    "enabled",
-    "url",
-    "host",
-    "port",
-    "password",
-    "sentinel_host",
-    "sentinel_port",
-    "sentinel_master_name",
-    "prefix",
-    "expiration",
-    "expiration_anonymous",
-    "copy_existing_fs_sessions",
-    "purge_existing_fs_sessions",
-])
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
 
 
 class SettingError(ValueError):
     """A setting has a value the addon refuses; the message names both."""
 
-    def __init__(self, name, value, expected):
-        self.name = name
+    def __init__(self, source, value, expected):
+        self.source = source
         self.value = value
         super(SettingError, self).__init__(
-            "%s=%r is not valid: %s" % (name, mask_secret(name, value), expected))
+            "%s=%r is not valid: %s" % (source, mask_secret(source, value), expected))
 
 
 def mask_secret(name, value):
     """Hide passwords, including the one inside a URL, from messages."""
-    if value is None:
-        return None
-    if name.endswith("PASSWORD"):
+    if value is None or isinstance(value, bool):
+        return value
+    if "PASSWORD" in name.upper():
         return "***"
-    if name.endswith("URL"):
+    if "URL" in name.upper():
         return mask_url(value)
     return value
 
@@ -71,98 +60,202 @@ def mask_url(url):
     return "%s://%s%s@%s" % (scheme, user, ":***" if colon else "", location)
 
 
-class _EnvironmentReader(object):
-    """Reads and converts the ``ODOO_SESSION_REDIS_*`` variables."""
+# --- value parsers: text -> value, or ValueError saying what was expected ---
 
-    def __init__(self, environ):
-        self.environ = environ
+def parse_flag(text):
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("use one of 1/true/yes/on or 0/false/no/off")
 
-    def raw(self, suffix):
-        name = PREFIX + ("_" + suffix if suffix else "")
-        return name, self.environ.get(name)
 
-    def text(self, suffix, default=None):
-        name, value = self.raw(suffix)
-        value = value.strip() if value is not None else ""
-        return value or default
+def whole_number(minimum, maximum=None, unit=""):
+    expected = "expected a whole number%s, at least %d" % (unit, minimum)
+    if maximum is not None:
+        expected += " and at most %d" % maximum
 
-    def flag(self, suffix):
-        name, value = self.raw(suffix)
-        word = (value or "").strip().lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-        raise SettingError(name, value, "use one of 1/true/yes/on or 0/false/no/off")
-
-    def integer(self, suffix, default, minimum, maximum=None, unit=""):
-        name, value = self.raw(suffix)
-        if value is None or not value.strip():
-            return default
-        expected = "expected a whole number%s, at least %d" % (unit, minimum)
-        if maximum is not None:
-            expected += " and at most %d" % maximum
+    def parse(text):
         try:
-            number = int(value.strip(), 10)
+            number = int(text.strip(), 10)
         except ValueError:
-            raise SettingError(name, value, expected)
+            raise ValueError(expected)
         if number < minimum or (maximum is not None and number > maximum):
-            raise SettingError(name, value, expected)
+            raise ValueError(expected)
         return number
+    return parse
 
-    def port(self, suffix, default):
-        return self.integer(suffix, default, minimum=1, maximum=65535)
 
-    def seconds(self, suffix, default):
-        return self.integer(suffix, default, minimum=1, unit=" of seconds")
+parse_port = whole_number(1, 65535)
+parse_seconds = whole_number(1, unit=" of seconds")
+parse_database = whole_number(0)
 
-    def url(self, suffix):
-        name, value = self.raw(suffix)
-        url = self.text(suffix)
-        if url is None:
-            return None
+
+def parse_timeout(text):
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds <= 3600:
+        raise ValueError("expected seconds, more than 0 (decimals allowed)")
+    return seconds
+
+
+def parse_text(text):
+    return text.strip() or None
+
+
+def parse_url_setting(text):
+    url = text.strip()
+    try:
+        options = parse_url(url)
+    except ValueError as error:
+        raise ValueError(str(error))
+    database = urlparse(url).path.strip("/")
+    if database and "db" not in options and not url.startswith("unix://"):
+        raise ValueError("the database after '/' must be a number")
+    return url
+
+
+def parse_file(text):
+    path = text.strip()
+    if not os.path.isfile(path):
+        raise ValueError("no such file")
+    return path
+
+
+def parse_cert_reqs(text):
+    word = text.strip().lower()
+    if word not in CERT_REQS:
+        raise ValueError("use one of %s" % "/".join(CERT_REQS))
+    return word
+
+
+def parse_hosts(text):
+    """``host[:port],host[:port]`` -> ``[(host, port or None), ...]``."""
+    hosts = []
+    for item in text.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        if not colon:
+            host, port = port, ""
+        if not host or (port and not port.isdigit()) or (port and not 0 < int(port) < 65536):
+            raise ValueError("expected host[:port] separated by commas")
+        hosts.append((host, int(port) if port else None))
+    return hosts
+
+
+# --- the settings: (field, suffix, parser, default) -------------------------
+
+SPECS = [
+    ("enabled", "", parse_flag, False),
+    ("url", "URL", parse_url_setting, None),
+    ("host", "HOST", parse_text, "localhost"),
+    ("port", "PORT", parse_port, 6379),
+    ("db", "DB", parse_database, 0),
+    ("username", "USERNAME", parse_text, None),
+    ("password", "PASSWORD", parse_text, None),
+    ("ssl", "SSL", parse_flag, False),
+    ("ssl_ca_certs", "SSL_CA_CERTS", parse_file, None),
+    ("ssl_certfile", "SSL_CERTFILE", parse_file, None),
+    ("ssl_keyfile", "SSL_KEYFILE", parse_file, None),
+    ("ssl_cert_reqs", "SSL_CERT_REQS", parse_cert_reqs, "required"),
+    ("sentinel_host", "SENTINEL_HOST", parse_hosts, None),
+    ("sentinel_port", "SENTINEL_PORT", parse_port, 26379),
+    ("sentinel_master_name", "SENTINEL_MASTER_NAME", parse_text, None),
+    ("sentinel_username", "SENTINEL_USERNAME", parse_text, None),
+    ("sentinel_password", "SENTINEL_PASSWORD", parse_text, None),
+    ("cluster", "CLUSTER", parse_flag, False),
+    ("socket_timeout", "SOCKET_TIMEOUT", parse_timeout, 3.0),
+    ("connect_timeout", "CONNECT_TIMEOUT", parse_timeout, 2.0),
+    ("prefix", "PREFIX", parse_text, ""),
+    ("expiration", "EXPIRATION", parse_seconds, 7 * DAY),
+    ("expiration_anonymous", "EXPIRATION_ANONYMOUS", parse_seconds, 3 * HOUR),
+    ("sliding", "SLIDING", parse_flag, True),
+    ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
+    ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
+    ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
+    ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
+]
+
+Settings = collections.namedtuple("Settings", [spec[0] for spec in SPECS])
+
+
+def env_name(suffix):
+    return ENV_PREFIX + ("_" + suffix if suffix else "")
+
+
+def conf_name(suffix):
+    return CONF_PREFIX + ("_" + suffix.lower() if suffix else "")
+
+
+def _raw_value(suffix, environ, conf, conf_file):
+    """``(where it came from, text)``; ``(None, None)`` when unset."""
+    name = env_name(suffix)
+    if environ.get(name) is not None:
+        return name, environ[name]
+    value = conf.get(conf_name(suffix))
+    if value is None:
+        return None, None
+    if isinstance(value, bool):  # Odoo's config parser turns true/false into bools
+        value = "true" if value else "false"
+    return "%s in %s" % (conf_name(suffix), conf_file or "the configuration file"), str(value)
+
+
+def load_settings(environ=None, conf=None, conf_file=None):
+    """Read and validate every setting; raise :class:`SettingError`.
+
+    :param environ: the environment (default ``os.environ``).
+    :param conf: Odoo's ``[options]`` as a mapping (``odoo.tools.config.options``).
+    :param conf_file: that file's name, for messages.
+    """
+    environ = os.environ if environ is None else environ
+    conf = conf or {}
+    values, sources = {}, {}
+    for field, suffix, parse, default in SPECS:
+        source, text = _raw_value(suffix, environ, conf, conf_file)
+        sources[field] = (source or env_name(suffix), text)
+        if text is None or not text.strip():
+            values[field] = default
+            continue
         try:
-            options = parse_url(url)
+            values[field] = parse(text)
         except ValueError as error:
-            raise SettingError(name, value, str(error))
-        database = urlparse(url).path.strip("/")
-        if database and "db" not in options and not url.startswith("unix://"):
-            raise SettingError(name, value, "the database after '/' must be a number")
-        return url
-
-
-def load_settings(environ=None):
-    """Read and validate every setting; raise :class:`SettingError`."""
-    read = _EnvironmentReader(os.environ if environ is None else environ)
-    settings = Settings(
-        enabled=read.flag(""),
-        url=read.url("URL"),
-        host=read.text("HOST", "localhost"),
-        port=read.port("PORT", 6379),
-        password=read.text("PASSWORD"),
-        sentinel_host=read.text("SENTINEL_HOST"),
-        sentinel_port=read.port("SENTINEL_PORT", 26379),
-        sentinel_master_name=read.text("SENTINEL_MASTER_NAME"),
-        prefix=read.text("PREFIX", ""),
-        expiration=read.seconds("EXPIRATION", WEEK),
-        expiration_anonymous=read.seconds("EXPIRATION_ANONYMOUS", THREE_HOURS),
-        copy_existing_fs_sessions=read.flag("COPY_EXISTING_FS_SESSIONS"),
-        purge_existing_fs_sessions=read.flag("PURGE_EXISTING_FS_SESSIONS"),
-    )
+            raise SettingError(source, text, str(error))
+    settings = Settings(**values)
     if settings.sentinel_host and not settings.sentinel_master_name:
-        name, value = read.raw("SENTINEL_MASTER_NAME")
-        raise SettingError(name, value, "required when %s_SENTINEL_HOST is set" % PREFIX)
+        raise SettingError(*sources["sentinel_master_name"],
+                           expected="required when a sentinel host (%s) is set"
+                           % sources["sentinel_host"][0])
+    if settings.cluster and settings.sentinel_host:
+        raise SettingError(*sources["cluster"], expected="Cluster and Sentinel exclude each other")
+    if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
+        field = "ssl_keyfile" if settings.ssl_certfile else "ssl_certfile"
+        raise SettingError(*sources[field], expected="a client certificate needs both "
+                           "SSL_CERTFILE and SSL_KEYFILE")
     return settings
+
+
+def sentinel_addresses(settings):
+    """The sentinels as ``(host, port)``, the default port filled in."""
+    return [(host, port or settings.sentinel_port) for host, port in settings.sentinel_host or []]
 
 
 def describe(settings):
     """One log line saying where sessions go, with no secret in it."""
     if settings.sentinel_host:
-        where = "sentinel %s:%d, master %r" % (
-            settings.sentinel_host, settings.sentinel_port, settings.sentinel_master_name)
+        where = "sentinels %s, master %r" % (
+            ",".join("%s:%d" % address for address in sentinel_addresses(settings)),
+            settings.sentinel_master_name)
     elif settings.url:
         where = mask_url(settings.url)
     else:
-        where = "%s:%d" % (settings.host, settings.port)
-    return "%s, prefix %r, expiration %ds, anonymous expiration %ds" % (
-        where, settings.prefix, settings.expiration, settings.expiration_anonymous)
+        where = "%s:%d db %d" % (settings.host, settings.port, settings.db)
+    if settings.cluster:
+        where = "cluster via " + where
+    if settings.ssl and not (settings.url or "").startswith("rediss://"):
+        where += " (TLS)"
+    lifetime = ", max lifetime %ds" % settings.max_lifetime if settings.max_lifetime else ""
+    return "%s, prefix %r, %s expiration %ds, anonymous %ds%s" % (
+        where, settings.prefix, "idle" if settings.sliding else "fixed",
+        settings.expiration, settings.expiration_anonymous, lifetime)

@@ -5,6 +5,13 @@ with a prefix) holding JSON (see :mod:`codec`), written together with its
 time-to-live in a single ``SET ... EX`` so that no key ever lives without
 one. Redis expires the keys: there is nothing to garbage-collect.
 
+One Redis command per request: Odoo 11 marks the session modified on almost
+every request, so the store remembers what it read and skips a save that
+would write the same bytes. With sliding expiry the idle timeout is pushed
+back by such a rewrite at most once per touch interval, timestamped in the
+value itself (``_session_redis``: created, touched) so that no extra TTL
+command is needed to know when.
+
 Usage::
 
     store = RedisSessionStore(redis_client, session_class=OpenERPSession,
@@ -13,8 +20,10 @@ Usage::
     session = store.get(sid)      # a new session if sid is unknown or bad
     store.save(session)
 """
+import collections
 import logging
 import re
+import time
 
 from redis.exceptions import RedisError
 from werkzeug.contrib.sessions import SessionStore
@@ -27,6 +36,12 @@ _logger = logging.getLogger(__name__)
 # werkzeug's own pattern ends with "$", which also accepts a trailing newline.
 SESSION_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
+META = "_session_redis"
+
+# What get() saw, kept on the session for save(): the sid and bytes read,
+# the session's creation and last touch (Unix seconds), and whether it came
+# from the older module's key.
+Loaded = collections.namedtuple("Loaded", "sid raw created touched legacy")
 
 
 class RedisUnavailable(ServiceUnavailable):
@@ -45,6 +60,11 @@ def session_key(sid, prefix=""):
     return "session:%s:%s" % (prefix, sid) if prefix else "session:%s" % sid
 
 
+def legacy_session_key(sid, prefix):
+    """Where camptocamp's session_redis kept a prefixed session."""
+    return "session::%s:%s" % (prefix, sid)
+
+
 def ttl_for(session, expiration, expiration_anonymous):
     """Seconds to keep ``session``: its own ``expiration`` if it has a valid
     one, else the logged-in or the anonymous default."""
@@ -56,25 +76,43 @@ def ttl_for(session, expiration, expiration_anonymous):
     return expiration if session.get("uid") else expiration_anonymous
 
 
+def encode_with_times(data, created, touched):
+    """The stored bytes: the session plus its creation and last touch."""
+    body = dict(data)
+    body[META] = {"created": round(created, 3), "touched": round(touched, 3)}
+    return encode_session(body)
+
+
 class RedisSessionStore(SessionStore):
     """Sessions in Redis.
 
-    :param redis: a ``redis.Redis`` (or Sentinel master) client.
+    :param redis: a redis-py client (plain, Sentinel master or Cluster).
     :param session_class: the session class (Odoo's ``OpenERPSession``).
     :param prefix: optional namespace inside the ``session:`` keys.
-    :param expiration: seconds a logged-in session lives.
-    :param expiration_anonymous: seconds a session without user lives.
+    :param expiration: seconds a logged-in session lives (idle, if sliding).
+    :param expiration_anonymous: the same for a session without user.
+    :param sliding: push the expiry back while the session is used.
+    :param touch_interval: push it back at most this often (seconds); never
+        more than a tenth of the session's expiration.
+    :param max_lifetime: seconds after creation when a session ends however
+        active it is (None: no limit).
     :param path: local folder Odoo uses for the files of interrupted uploads.
+    :param clock: returns the time in seconds (tests pass their own).
     """
 
     def __init__(self, redis, session_class=None, prefix="", expiration=7 * 86400,
-                 expiration_anonymous=3 * 3600, path=None):
+                 expiration_anonymous=3 * 3600, sliding=True, touch_interval=60,
+                 max_lifetime=None, path=None, clock=time.time):
         super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
         self.prefix = prefix
         self.expiration = expiration
         self.expiration_anonymous = expiration_anonymous
+        self.sliding = sliding
+        self.touch_interval = touch_interval
+        self.max_lifetime = max_lifetime
         self.path = path
+        self.clock = clock
 
     def key(self, sid):
         return session_key(sid, self.prefix)
@@ -85,19 +123,48 @@ class RedisSessionStore(SessionStore):
     def get(self, sid):
         if not self.is_valid_key(sid):
             return self.new()
-        raw = self._call("load", self.redis.get, self.key(sid))
+        raw, legacy = self._read(sid)
         if raw is None:
             return self.new()
         try:
             data = decode_session(raw)
+            created, touched = _times(data.pop(META, None))
         except CorruptData as error:
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
             return self.new()
-        return self.session_class(data, sid, False)
+        now = self.clock()
+        created = created or now
+        if self.max_lifetime and now - created >= self.max_lifetime:
+            self._call("delete", self.redis.delete, self.key(sid))
+            return self.new()
+        session = self.session_class(data, sid, False)
+        _remember(session, Loaded(sid, raw, created, touched, legacy))
+        if self._touch_due(session, touched, now):
+            session.modified = True  # makes Odoo call save(), which rewrites it
+        return session
 
     def save(self, session):
+        now = self.clock()
+        loaded = _loaded(session)
+        created = loaded.created if loaded else now
         ttl = ttl_for(session, self.expiration, self.expiration_anonymous)
-        self._call("save", self.redis.set, self.key(session.sid), encode_session(session), ex=ttl)
+        if self.max_lifetime:
+            ttl = min(ttl, int(created + self.max_lifetime - now))
+            if ttl <= 0:
+                self.delete(session)
+                return
+        if loaded and not self._touch_due(session, loaded.touched, now):
+            if encode_with_times(session, created, loaded.touched) == loaded.raw:
+                return  # same bytes as in Redis, and no touch due
+        raw = encode_with_times(session, created, now)
+        if loaded and loaded.legacy:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(self.key(session.sid), raw, ex=ttl)
+            pipe.delete(legacy_session_key(session.sid, self.prefix))
+            self._call("save", pipe.execute)
+        else:
+            self._call("save", self.redis.set, self.key(session.sid), raw, ex=ttl)
+        _remember(session, Loaded(session.sid, raw, created, now, False))
 
     def delete(self, session):
         self._call("delete", self.redis.delete, self.key(session.sid))
@@ -113,12 +180,50 @@ class RedisSessionStore(SessionStore):
                 sids.append(sid)
         return sids
 
+    def _read(self, sid):
+        """``(raw bytes or None, from the older module's key?)``."""
+        raw = self._call("load", self.redis.get, self.key(sid))
+        if raw is None and self.prefix:
+            raw = self._call("load", self.redis.get, legacy_session_key(sid, self.prefix))
+            return raw, raw is not None
+        return raw, False
+
+    def _touch_due(self, session, touched, now):
+        if not self.sliding:
+            return False
+        ttl = ttl_for(session, self.expiration, self.expiration_anonymous)
+        return now - touched >= min(self.touch_interval, ttl / 10.0)
+
     def _call(self, action, command, *args, **kwargs):
         try:
             return command(*args, **kwargs)
         except RedisError as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
             raise RedisUnavailable()
+
+
+def _times(meta):
+    """``(created, touched)`` from a stored value; zeros when absent
+    (a session written by the older module or by hand)."""
+    if meta is None:
+        return 0, 0
+    try:
+        return float(meta["created"]), float(meta["touched"])
+    except (TypeError, KeyError, ValueError):
+        raise CorruptData("bad %s metadata" % META)
+
+
+def _remember(session, loaded):
+    # object.__setattr__: OpenERPSession would store the attribute as a session key
+    try:
+        object.__setattr__(session, "_redis_loaded", loaded)
+    except AttributeError:  # a session class without __dict__: every save writes
+        pass
+
+
+def _loaded(session):
+    loaded = getattr(session, "__dict__", {}).get("_redis_loaded")
+    return loaded if loaded is not None and loaded.sid == session.sid else None
 
 
 def _glob_escape(text):

@@ -1,24 +1,87 @@
-"""Settings: every variable, its default, what it accepts and refuses."""
+"""Settings: every variable, its default, what it accepts and refuses,
+from the environment and from odoo.conf."""
 import pytest
 
-from session_redis.settings import Settings, SettingError, describe, load_settings, mask_url
+from session_redis.settings import (
+    SPECS, Settings, SettingError, conf_name, describe, env_name, load_settings, mask_url,
+    sentinel_addresses)
+
+FULL = {
+    "": "1", "URL": "redis://r:1/2", "HOST": "redis.internal", "PORT": "6380", "DB": "4",
+    "USERNAME": "odoo", "PASSWORD": "pw", "SSL": "true", "SSL_CA_CERTS": __file__,
+    "SSL_CERTFILE": __file__, "SSL_KEYFILE": __file__, "SSL_CERT_REQS": "optional",
+    "SENTINEL_HOST": "s1:26380,s2", "SENTINEL_PORT": "26381", "SENTINEL_MASTER_NAME": "mymaster",
+    "SENTINEL_USERNAME": "watcher", "SENTINEL_PASSWORD": "spw", "CLUSTER": "false",
+    "SOCKET_TIMEOUT": "1.5", "CONNECT_TIMEOUT": "0.5", "PREFIX": "shop", "EXPIRATION": "3600",
+    "EXPIRATION_ANONYMOUS": "60", "SLIDING": "off", "TOUCH_INTERVAL": "30", "MAX_LIFETIME": "86400",
+    "COPY_EXISTING_FS_SESSIONS": "true", "PURGE_EXISTING_FS_SESSIONS": "yes",
+}
+FULL_SETTINGS = Settings(
+    enabled=True, url="redis://r:1/2", host="redis.internal", port=6380, db=4, username="odoo",
+    password="pw", ssl=True, ssl_ca_certs=__file__, ssl_certfile=__file__, ssl_keyfile=__file__,
+    ssl_cert_reqs="optional", sentinel_host=[("s1", 26380), ("s2", None)], sentinel_port=26381,
+    sentinel_master_name="mymaster", sentinel_username="watcher", sentinel_password="spw",
+    cluster=False, socket_timeout=1.5, connect_timeout=0.5, prefix="shop", expiration=3600,
+    expiration_anonymous=60, sliding=False, touch_interval=30, max_lifetime=86400,
+    copy_existing_fs_sessions=True, purge_existing_fs_sessions=True)
 
 
 def settings(**variables):
-    return load_settings({"ODOO_SESSION_REDIS" + ("_" + k if k else ""): v
-                          for k, v in variables.items()})
+    return load_settings({env_name(k): v for k, v in variables.items()})
+
+
+def error_of(**variables):
+    with pytest.raises(SettingError) as error:
+        settings(**variables)
+    return str(error.value)
 
 
 def test_defaults_match_the_readme():
-    s = load_settings({})
-    assert s.enabled is False
-    assert (s.url, s.host, s.port, s.password) == (None, "localhost", 6379, None)
-    assert (s.sentinel_host, s.sentinel_port, s.sentinel_master_name) == (None, 26379, None)
-    assert s.prefix == ""
-    assert s.expiration == 7 * 24 * 3600
-    assert s.expiration_anonymous == 3 * 3600
-    assert s.copy_existing_fs_sessions is False
-    assert s.purge_existing_fs_sessions is False
+    assert load_settings({}) == Settings(
+        enabled=False, url=None, host="localhost", port=6379, db=0, username=None, password=None,
+        ssl=False, ssl_ca_certs=None, ssl_certfile=None, ssl_keyfile=None,
+        ssl_cert_reqs="required", sentinel_host=None, sentinel_port=26379,
+        sentinel_master_name=None, sentinel_username=None, sentinel_password=None, cluster=False,
+        socket_timeout=3.0, connect_timeout=2.0, prefix="", expiration=7 * 24 * 3600,
+        expiration_anonymous=3 * 3600, sliding=True, touch_interval=60, max_lifetime=None,
+        copy_existing_fs_sessions=False, purge_existing_fs_sessions=False)
+
+
+def test_every_variable_is_read_from_the_environment():
+    assert load_settings({env_name(k): v for k, v in FULL.items()}) == FULL_SETTINGS
+
+
+def test_every_variable_is_read_from_odoo_conf():
+    assert load_settings({}, {conf_name(k): v for k, v in FULL.items()}, "odoo.conf") == FULL_SETTINGS
+
+
+def test_odoo_conf_names():
+    assert conf_name("") == "session_redis"
+    assert conf_name("EXPIRATION_ANONYMOUS") == "session_redis_expiration_anonymous"
+    assert len({conf_name(suffix) for _, suffix, _, _ in SPECS}) == len(SPECS)
+
+
+def test_environment_wins_over_odoo_conf():
+    conf = {"session_redis": True, "session_redis_prefix": "from_file", "session_redis_port": "1"}
+    s = load_settings({"ODOO_SESSION_REDIS_PREFIX": "from_env"}, conf, "odoo.conf")
+    assert (s.enabled, s.prefix, s.port) == (True, "from_env", 1)
+
+
+def test_odoo_conf_booleans_as_odoos_parser_gives_them():
+    assert load_settings({}, {"session_redis": True, "session_redis_sliding": False}).sliding is False
+    assert load_settings({}, {"session_redis": True}).enabled is True
+
+
+def test_bad_value_in_odoo_conf_names_the_file_and_option():
+    with pytest.raises(SettingError) as error:
+        load_settings({}, {"session_redis_expiration": "soon"}, "/etc/odoo/odoo.conf")
+    assert "session_redis_expiration in /etc/odoo/odoo.conf='soon'" in str(error.value)
+
+
+def test_password_from_odoo_conf_is_masked():
+    with pytest.raises(SettingError) as error:
+        load_settings({}, {"session_redis_url": "http://:hunter2@h"}, "odoo.conf")
+    assert "hunter2" not in str(error.value)
 
 
 @pytest.mark.parametrize("word", ["1", "true", "TRUE", "True", "yes", "on", " On "])
@@ -31,46 +94,57 @@ def test_switch_off_words(word):
     assert load_settings({"ODOO_SESSION_REDIS": word}).enabled is False
 
 
-@pytest.mark.parametrize("suffix", ["", "_COPY_EXISTING_FS_SESSIONS", "_PURGE_EXISTING_FS_SESSIONS"])
+@pytest.mark.parametrize("suffix", [s for _, s, parse, _ in SPECS if parse.__name__ == "parse_flag"])
 def test_unknown_boolean_word_names_variable_and_value(suffix):
-    with pytest.raises(SettingError) as error:
-        load_settings({"ODOO_SESSION_REDIS" + suffix: "ture"})
-    assert "ODOO_SESSION_REDIS%s='ture'" % suffix in str(error.value)
+    assert "%s='ture'" % env_name(suffix) in error_of(**{suffix: "ture"})
 
 
-def test_every_value_is_read():
-    s = settings(**{"": "1", "HOST": "redis.internal", "PORT": "6380", "PASSWORD": "pw",
-                    "PREFIX": "shop", "EXPIRATION": "3600", "EXPIRATION_ANONYMOUS": "60",
-                    "COPY_EXISTING_FS_SESSIONS": "true", "PURGE_EXISTING_FS_SESSIONS": "yes",
-                    "SENTINEL_HOST": "sentinel", "SENTINEL_PORT": "26380",
-                    "SENTINEL_MASTER_NAME": "mymaster", "URL": "redis://r:1/2"})
-    assert s == Settings(
-        enabled=True, url="redis://r:1/2", host="redis.internal", port=6380, password="pw",
-        sentinel_host="sentinel", sentinel_port=26380, sentinel_master_name="mymaster",
-        prefix="shop", expiration=3600, expiration_anonymous=60,
-        copy_existing_fs_sessions=True, purge_existing_fs_sessions=True)
+def test_empty_value_means_default():
+    assert settings(SLIDING="", PORT=" ", PREFIX="").sliding is True
 
 
-@pytest.mark.parametrize("suffix", ["EXPIRATION", "EXPIRATION_ANONYMOUS"])
+@pytest.mark.parametrize("suffix", ["EXPIRATION", "EXPIRATION_ANONYMOUS", "TOUCH_INTERVAL", "MAX_LIFETIME"])
 @pytest.mark.parametrize("value", ["abc", "1.5", "-1", "0", "7d", "1e3"])
-def test_bad_expiration_is_refused(suffix, value):
-    with pytest.raises(SettingError) as error:
-        settings(**{suffix: value})
-    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in str(error.value)
+def test_bad_seconds_are_refused(suffix, value):
+    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
 
 
 @pytest.mark.parametrize("suffix", ["PORT", "SENTINEL_PORT"])
 @pytest.mark.parametrize("value", ["abc", "0", "65536", "-5", "80.0"])
 def test_bad_port_is_refused(suffix, value):
-    with pytest.raises(SettingError) as error:
-        settings(**{suffix: value})
-    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in str(error.value)
+    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
+
+
+@pytest.mark.parametrize("suffix", ["SOCKET_TIMEOUT", "CONNECT_TIMEOUT"])
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf"])
+def test_bad_timeout_is_refused(suffix, value):
+    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
+
+
+@pytest.mark.parametrize("suffix, value", [
+    ("DB", "-1"), ("DB", "one"), ("SSL_CERT_REQS", "maybe"), ("SSL_CA_CERTS", "/no/such/file"),
+    ("SENTINEL_HOST", "a:b"), ("SENTINEL_HOST", "a,,b"), ("SENTINEL_HOST", "a:70000"),
+])
+def test_other_bad_values_are_refused(suffix, value):
+    assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
 
 
 def test_sentinel_host_needs_a_master_name():
-    with pytest.raises(SettingError) as error:
-        settings(SENTINEL_HOST="sentinel")
-    assert "ODOO_SESSION_REDIS_SENTINEL_MASTER_NAME" in str(error.value)
+    assert "ODOO_SESSION_REDIS_SENTINEL_MASTER_NAME" in error_of(SENTINEL_HOST="sentinel")
+
+
+def test_cluster_and_sentinel_exclude_each_other():
+    assert "ODOO_SESSION_REDIS_CLUSTER" in error_of(
+        CLUSTER="1", SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m")
+
+
+def test_client_certificate_needs_its_key():
+    assert "ODOO_SESSION_REDIS_SSL_KEYFILE" in error_of(SSL_CERTFILE=__file__)
+
+
+def test_sentinel_addresses_fill_in_the_default_port():
+    s = settings(SENTINEL_HOST="a:1, b ,c:3", SENTINEL_PORT="9", SENTINEL_MASTER_NAME="m")
+    assert sentinel_addresses(s) == [("a", 1), ("b", 9), ("c", 3)]
 
 
 @pytest.mark.parametrize("url", [
@@ -91,16 +165,13 @@ def test_good_urls_are_kept(url):
     "redis://localhost:6379/notadb",
 ])
 def test_unparsable_url_is_refused(url):
-    with pytest.raises(SettingError) as error:
-        settings(URL=url)
-    assert "ODOO_SESSION_REDIS_URL" in str(error.value)
+    assert "ODOO_SESSION_REDIS_URL" in error_of(URL=url)
 
 
 def test_password_in_a_bad_url_is_not_in_the_message():
-    with pytest.raises(SettingError) as error:
-        settings(URL="redis://user:hunter2@localhost:notaport/0")
-    assert "hunter2" not in str(error.value)
-    assert "redis://user:***@localhost:notaport/0" in str(error.value)
+    message = error_of(URL="redis://user:hunter2@localhost:notaport/0")
+    assert "hunter2" not in message
+    assert "redis://user:***@localhost:notaport/0" in message
 
 
 @pytest.mark.parametrize("url, masked", [
@@ -114,8 +185,10 @@ def test_mask_url(url, masked):
     assert mask_url(url) == masked
 
 
-def test_describe_never_shows_the_password():
-    line = describe(settings(URL="redis://:hunter2@host:1/0", PASSWORD="hunter3"))
-    assert "hunter" not in line and "redis://:***@host:1/0" in line
-    line = describe(settings(PASSWORD="hunter3", HOST="h", PORT="7"))
-    assert "hunter" not in line and "h:7" in line
+def test_describe_never_shows_a_password():
+    for s in (settings(URL="redis://:hunter2@host:1/0", PASSWORD="hunter3"),
+              settings(PASSWORD="hunter3", HOST="h", PORT="7"),
+              settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m", SENTINEL_PASSWORD="hunter4")):
+        assert "hunter" not in describe(s)
+    assert "redis://:***@host:1/0" in describe(settings(URL="redis://:hunter2@host:1/0"))
+    assert "sentinels s:26379, master 'm'" in describe(settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m"))

@@ -157,6 +157,7 @@ def test_redis_down_raises_http_503(tmp_path):
     session = store.new()
     store.save(session)
     server.stop()
+    session["changed"] = True
     for action in (lambda: store.get(session.sid), lambda: store.save(session), lambda: store.delete(session)):
         with pytest.raises(RedisUnavailable) as error:
             action()
