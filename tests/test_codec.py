@@ -26,6 +26,8 @@ VALUES = [
     {1, 2, 3}, frozenset(["a"]), (1, "two", (3,)), (), b"\x00\xffbinary",
     {1: "int key", 2: {"next": 3}},
     {"__type__": "tuple", "value": [1]},
+    {"_type": "set", "value": [1]},
+    {"_type": "whatever", "value": 1},
 ]
 
 
@@ -70,6 +72,15 @@ def test_unsupported_value_drops_only_its_key_and_names_it(caplog):
     assert "'deep'" in caplog.text and "complex" in caplog.text
 
 
+def test_values_written_by_the_older_module_decode():
+    raw = (b'{"d": {"_type": "date_isoformat", "value": "2026-01-02"},'
+           b' "t": {"_type": "datetime_isoformat", "value": "2026-01-02T03:04:05"},'
+           b' "s": {"_type": "set", "value": [1, 2]}, "o": {"_type": "other", "value": 3}}')
+    assert decode_session(raw) == {
+        "d": datetime.date(2026, 1, 2), "t": datetime.datetime(2026, 1, 2, 3, 4, 5),
+        "s": {1, 2}, "o": {"_type": "other", "value": 3}}
+
+
 def test_encoding_is_canonical():
     assert encode_session({"b": 1, "a": 2}) == encode_session({"a": 2, "b": 1})
 
@@ -83,6 +94,8 @@ def test_encoding_is_canonical():
     b'{"a": {"__type__": "dict", "value": 5}}',
     b'{"a": {"__type__": "set", "value": [[1]]}}',
     b'{"a": {"__type__": "tuple", "value": [1], "extra": 1}}',
+    b'{"a": {"_type": "date_isoformat", "value": "soon"}}',
+    b'{"a": {"_type": "set", "value": [[1]]}}',
     b"[" * 100000 + b"]" * 100000,
     b'{"a": ' + b"[" * 100000 + b"]" * 100000 + b"}",
 ])

@@ -162,3 +162,147 @@ def test_redis_down_raises_http_503(tmp_path):
         with pytest.raises(RedisUnavailable) as error:
             action()
         assert error.value.code == 503
+
+
+class Clock(object):
+    """A clock the test moves by hand (Redis TTLs still run in real time)."""
+
+    def __init__(self):
+        self.now = 1000000.0
+
+    def __call__(self):
+        return self.now
+
+
+def commands(client):
+    """Commands the server ran since the last call, by name."""
+    stats = client.info("commandstats")
+    client.config_resetstat()
+    return {name[len("cmdstat_"):]: value["calls"] for name, value in stats.items()
+            if not name.startswith(("cmdstat_config", "cmdstat_info"))}
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def sliding(redis_client, clock):
+    return RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
+                             expiration_anonymous=100, touch_interval=60, clock=clock)
+
+
+def saved(store, **data):
+    session = store.new()
+    session.update(data)
+    store.save(session)
+    return session.sid
+
+
+def test_unchanged_session_is_read_with_one_command_and_not_written(sliding, redis_client):
+    sid = saved(sliding, uid=2, context={"lang": "en_US"})
+    commands(redis_client)
+    for _ in range(5):
+        session = sliding.get(sid)
+        session.modified = True  # as Odoo 11 does on nearly every request
+        session.context["lang"] = "en_US"
+        sliding.save(session)
+    assert commands(redis_client) == {"get": 5}
+
+
+def test_changed_session_is_written_with_one_command(sliding, redis_client):
+    sid = saved(sliding, uid=2)
+    commands(redis_client)
+    session = sliding.get(sid)
+    session["cart"] = [1, 2]
+    sliding.save(session)
+    assert commands(redis_client) == {"get": 1, "set": 1}
+    assert sliding.get(sid)["cart"] == [1, 2]
+
+
+def test_touch_is_due_after_the_interval_and_pushes_the_ttl_back(sliding, redis_client, clock):
+    sid = saved(sliding, uid=2)
+    redis_client.expire(sliding.key(sid), 500)  # as if time had passed in Redis too
+    clock.now += 59
+    assert sliding.get(sid).modified is False
+    clock.now += 1
+    session = sliding.get(sid)
+    assert session.modified is True
+    commands(redis_client)
+    sliding.save(session)
+    assert commands(redis_client) == {"set": 1}
+    assert redis_client.ttl(sliding.key(sid)) > 990
+    assert sliding.get(sid).modified is False
+
+
+def test_touch_interval_is_at_most_a_tenth_of_the_expiration(redis_client, clock):
+    store = RedisSessionStore(redis_client, OpenERPSession, expiration=50,
+                              expiration_anonymous=50, touch_interval=60, clock=clock)
+    sid = saved(store, uid=2)
+    clock.now += 4.9
+    assert store.get(sid).modified is False
+    clock.now += 0.1
+    assert store.get(sid).modified is True
+
+
+def test_without_sliding_an_unchanged_session_is_never_rewritten(redis_client, clock):
+    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
+                              sliding=False, clock=clock)
+    sid = saved(store, uid=2)
+    clock.now += 10000
+    session = store.get(sid)
+    assert session.modified is False
+    session.modified = True
+    commands(redis_client)
+    store.save(session)
+    assert commands(redis_client) == {}
+
+
+def test_max_lifetime_caps_the_ttl_and_ends_the_session(redis_client, clock):
+    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
+                              touch_interval=1, max_lifetime=300, clock=clock)
+    sid = saved(store, uid=2)
+    assert 295 <= redis_client.ttl(store.key(sid)) <= 300
+    clock.now += 200
+    session = store.get(sid)
+    store.save(session)  # a touch: the TTL is what is left of the lifetime
+    assert 95 <= redis_client.ttl(store.key(sid)) <= 100
+    clock.now += 100
+    again = store.get(sid)
+    assert again.new and again.sid != sid
+    assert redis_client.exists(store.key(sid)) == 0
+
+
+def test_rotated_session_id_is_written_under_the_new_key(sliding, redis_client):
+    sid = saved(sliding, uid=2)
+    session = sliding.get(sid)
+    sliding.delete(session)
+    session.sid = sliding.generate_key()
+    sliding.save(session)
+    assert redis_client.exists(sliding.key(session.sid)) == 1
+    assert redis_client.exists(sliding.key(sid)) == 0
+
+
+def test_older_modules_prefixed_key_is_read_then_moved(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    old_key = "session::shop:" + SID
+    redis_client.set(old_key, b'{"uid": 2, "login": "admin", "db": "prod"}', ex=500)
+    session = store.get(SID)
+    assert (session.sid, session.uid, session.login) == (SID, 2, "admin")
+    assert session.modified is True  # never touched by this store: rewrite due
+    store.save(session)
+    assert redis_client.exists(old_key) == 0
+    assert store.get(SID).login == "admin"
+
+
+def test_without_prefix_the_older_module_used_the_same_key(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession)
+    redis_client.set("session:" + SID, b'{"uid": 2, "login": "admin"}', ex=500)
+    assert store.get(SID).login == "admin"
+
+
+def test_corrupt_metadata_gives_a_new_session(store, redis_client, caplog):
+    redis_client.set(store.key(SID), b'{"uid": 2, "_session_redis": {"created": "x"}}')
+    assert store.get(SID).new
+    assert "unreadable" in caplog.text
