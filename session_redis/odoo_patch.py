@@ -37,6 +37,8 @@ def make_store(client, settings):
         sliding=settings.sliding,
         touch_interval=settings.touch_interval,
         max_lifetime=settings.max_lifetime,
+        max_size=settings.max_size,
+        rotate_on_login=settings.rotate_on_login,
         path=session_folder(),
     )
 

@@ -14,6 +14,7 @@ FULL = {
     "SENTINEL_USERNAME": "watcher", "SENTINEL_PASSWORD": "spw", "CLUSTER": "false",
     "SOCKET_TIMEOUT": "1.5", "CONNECT_TIMEOUT": "0.5", "PREFIX": "shop", "EXPIRATION": "3600",
     "EXPIRATION_ANONYMOUS": "60", "SLIDING": "off", "TOUCH_INTERVAL": "30", "MAX_LIFETIME": "86400",
+    "MAX_SIZE": "2048", "ROTATE_ON_LOGIN": "on",
     "COPY_EXISTING_FS_SESSIONS": "true", "PURGE_EXISTING_FS_SESSIONS": "yes",
 }
 FULL_SETTINGS = Settings(
@@ -23,7 +24,7 @@ FULL_SETTINGS = Settings(
     sentinel_master_name="mymaster", sentinel_username="watcher", sentinel_password="spw",
     cluster=False, socket_timeout=1.5, connect_timeout=0.5, prefix="shop", expiration=3600,
     expiration_anonymous=60, sliding=False, touch_interval=30, max_lifetime=86400,
-    copy_existing_fs_sessions=True, purge_existing_fs_sessions=True)
+    max_size=2048, rotate_on_login=True, copy_existing_fs_sessions=True, purge_existing_fs_sessions=True)
 
 
 def settings(**variables):
@@ -44,7 +45,7 @@ def test_defaults_match_the_readme():
         sentinel_master_name=None, sentinel_username=None, sentinel_password=None, cluster=False,
         socket_timeout=3.0, connect_timeout=2.0, prefix="", expiration=7 * 24 * 3600,
         expiration_anonymous=3 * 3600, sliding=True, touch_interval=60, max_lifetime=None,
-        copy_existing_fs_sessions=False, purge_existing_fs_sessions=False)
+        max_size=1024 * 1024, rotate_on_login=False, copy_existing_fs_sessions=False, purge_existing_fs_sessions=False)
 
 
 def test_every_variable_is_read_from_the_environment():
@@ -122,7 +123,7 @@ def test_bad_timeout_is_refused(suffix, value):
 
 
 @pytest.mark.parametrize("suffix, value", [
-    ("DB", "-1"), ("DB", "one"), ("SSL_CERT_REQS", "maybe"), ("SSL_CA_CERTS", "/no/such/file"),
+    ("MAX_SIZE", "100"), ("MAX_SIZE", "1MB"), ("DB", "-1"), ("DB", "one"), ("SSL_CERT_REQS", "maybe"), ("SSL_CA_CERTS", "/no/such/file"),
     ("SENTINEL_HOST", "a:b"), ("SENTINEL_HOST", "a,,b"), ("SENTINEL_HOST", "a:70000"),
 ])
 def test_other_bad_values_are_refused(suffix, value):
