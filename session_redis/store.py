@@ -38,10 +38,10 @@ SESSION_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
 META = "_session_redis"
 
-# What get() saw, kept on the session for save(): the sid, bytes and user
-# read, the session's creation and last touch (Unix seconds), and whether it
-# came from the older module's key.
-Loaded = collections.namedtuple("Loaded", "sid raw uid created touched legacy")
+# What get() saw, kept on the session for save(): the sid and bytes read,
+# the session's creation and last touch (Unix seconds), and whether it came
+# from the older module's key.
+Loaded = collections.namedtuple("Loaded", "sid raw created touched legacy")
 
 
 class RedisUnavailable(ServiceUnavailable):
@@ -97,16 +97,13 @@ class RedisSessionStore(SessionStore):
     :param max_lifetime: seconds after creation when a session ends however
         active it is (None: no limit).
     :param max_size: bytes; a larger session is neither saved nor loaded.
-    :param rotate_on_login: give a session a new id when a user logs in, so
-        that an id planted before the login is worth nothing after it.
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     """
 
     def __init__(self, redis, session_class=None, prefix="", expiration=7 * 86400,
                  expiration_anonymous=3 * 3600, sliding=True, touch_interval=60,
-                 max_lifetime=None, max_size=1024 * 1024, rotate_on_login=False, path=None,
-                 clock=time.time):
+                 max_lifetime=None, max_size=1024 * 1024, path=None, clock=time.time):
         super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
         self.prefix = prefix
@@ -116,7 +113,6 @@ class RedisSessionStore(SessionStore):
         self.touch_interval = touch_interval
         self.max_lifetime = max_lifetime
         self.max_size = max_size
-        self.rotate_on_login = rotate_on_login
         self.path = path
         self.clock = clock
 
@@ -148,7 +144,7 @@ class RedisSessionStore(SessionStore):
             self._call("delete", self.redis.delete, self.key(sid))
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, raw, data.get("uid"), created, touched, legacy))
+        _remember(session, Loaded(sid, raw, created, touched, legacy))
         if self._touch_due(session, touched, now):
             session.modified = True  # makes Odoo call save(), which rewrites it
         return session
@@ -169,14 +165,14 @@ class RedisSessionStore(SessionStore):
             _logger.error("session %s... not saved: %d bytes, over the %d bytes limit "
                           "(ODOO_SESSION_REDIS_MAX_SIZE)", session.sid[:8], len(raw), self.max_size)
             return
-        old_keys = []
-        if loaded and loaded.legacy:
-            old_keys.append(legacy_session_key(session.sid, self.prefix))
-        if loaded and self.rotate_on_login and session.get("uid") and session.get("uid") != loaded.uid:
-            old_keys.append(self.key(session.sid))
-            session.sid = self.generate_key()
-        self._write(session.sid, raw, ttl, old_keys)
-        _remember(session, Loaded(session.sid, raw, session.get("uid"), created, now, False))
+        if loaded and loaded.legacy:  # move it from the older module's key
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(self.key(session.sid), raw, ex=ttl)
+            pipe.delete(legacy_session_key(session.sid, self.prefix))
+            self._call("save", pipe.execute)
+        else:
+            self._call("save", self.redis.set, self.key(session.sid), raw, ex=ttl)
+        _remember(session, Loaded(session.sid, raw, created, now, False))
 
     def delete(self, session):
         self._call("delete", self.redis.delete, self.key(session.sid))
@@ -197,17 +193,6 @@ class RedisSessionStore(SessionStore):
         if self.max_lifetime:
             ttl = min(ttl, int(created + self.max_lifetime - now))
         return ttl
-
-    def _write(self, sid, raw, ttl, old_keys):
-        """One SET with its TTL; old keys (moved or rotated) go in the same round trip."""
-        if not old_keys:
-            self._call("save", self.redis.set, self.key(sid), raw, ex=ttl)
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.key(sid), raw, ex=ttl)
-        for key in old_keys:
-            pipe.delete(key)
-        self._call("save", pipe.execute)
 
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""

@@ -324,33 +324,3 @@ def test_oversized_stored_value_gives_a_new_session(redis_client, caplog):
     session = store.get(SID)
     assert session.new and session.sid != SID
     assert "over the 2048 bytes limit" in caplog.text
-
-
-def log_in(store, sid):
-    session = store.get(sid)
-    session.update(uid=2, login="admin")
-    store.save(session)
-    return session
-
-
-@pytest.mark.parametrize("rotate", [True, False])
-def test_login_rotates_the_id_only_when_asked(redis_client, rotate):
-    store = RedisSessionStore(redis_client, OpenERPSession, rotate_on_login=rotate)
-    planted = saved(store, db="prod")  # an anonymous session, as an attacker could plant
-    session = log_in(store, planted)
-    if rotate:
-        assert session.sid != planted
-        assert redis_client.exists(store.key(planted)) == 0
-        assert store.get(planted).uid is None
-    else:
-        assert session.sid == planted
-    assert store.get(session.sid).uid == 2
-
-
-def test_no_rotation_while_the_same_user_stays_logged_in(redis_client):
-    store = RedisSessionStore(redis_client, OpenERPSession, rotate_on_login=True)
-    session = log_in(store, saved(store, db="prod"))
-    again = store.get(session.sid)
-    again["cart"] = 1
-    store.save(again)
-    assert again.sid == session.sid

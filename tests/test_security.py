@@ -1,0 +1,76 @@
+"""Secrets, isolation between sites, logout and session fixation, through
+real Odoo 11 nodes."""
+import requests
+
+from session_redis.store import session_key
+from tests.servers import RedisServer
+
+
+def planted_session(node):
+    """An anonymous session id handed out by Odoo, as an attacker gets one."""
+    return requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+
+
+def authenticate_with(node, sid):
+    response = node.json("/web/session/authenticate",
+                         {"db": node.database, "login": "admin", "password": "admin"},
+                         session_id=sid)
+    assert response.json()["result"]["uid"]
+    return response.cookies.get("session_id", sid)
+
+
+def test_by_default_odoo_keeps_the_id_across_login(odoo_nodes):
+    node = odoo_nodes()
+    planted = planted_session(node)
+    assert authenticate_with(node, planted) == planted
+    assert node.session_info(planted)["username"] == "admin"
+
+
+def test_rotate_on_login_kills_the_planted_id(odoo_nodes, redis_client):
+    node = odoo_nodes(env={"ODOO_SESSION_REDIS_ROTATE_ON_LOGIN": "true"})
+    planted = planted_session(node)
+    fresh = authenticate_with(node, planted)
+    assert fresh != planted
+    assert node.session_info(planted) is None
+    assert redis_client.exists(session_key(planted)) == 0
+    assert node.session_info(fresh)["username"] == "admin"
+
+
+def test_sites_with_different_prefixes_never_see_each_other(odoo_nodes, redis_client):
+    shop = odoo_nodes("shop", env={"ODOO_SESSION_REDIS_PREFIX": "shop"})
+    intranet = odoo_nodes("intranet", env={"ODOO_SESSION_REDIS_PREFIX": "intranet"})
+    sid = shop.login()
+    assert intranet.session_info(sid) is None
+    assert redis_client.exists(session_key(sid, "intranet")) == 0
+    assert shop.session_info(sid)["username"] == "admin"
+
+
+def test_no_password_in_logs_even_at_debug_level(odoo_nodes, tmp_path):
+    secret = "hunter2-Secret"
+    server = RedisServer(str(tmp_path / "locked"), password=secret).start()
+    try:
+        via_url = odoo_nodes("url", env={
+            "ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:%d/0" % (secret, server.port)},
+            start=False)
+        via_password = odoo_nodes("password", env={
+            "ODOO_SESSION_REDIS_URL": "", "ODOO_SESSION_REDIS_HOST": "127.0.0.1",
+            "ODOO_SESSION_REDIS_PORT": str(server.port), "ODOO_SESSION_REDIS_PASSWORD": secret},
+            start=False)
+        for node in (via_url, via_password):
+            node.extra_args = ["--log-level=debug"]
+            sid = node.start().login()
+            assert node.session_info(sid)["username"] == "admin"
+        server.stop()  # error paths log too
+        assert via_url.json("/web/session/get_session_info", session_id=sid).status_code == 503
+        wrong = odoo_nodes("wrong", env={
+            "ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:notaport/0" % secret}, start=False)
+        refused = wrong.run("--log-level=debug", "--stop-after-init")
+        assert refused.returncode != 0 and "ODOO_SESSION_REDIS_URL" in refused.stdout
+        assert secret not in refused.stdout
+        for node in (via_url, via_password):
+            log = node.log()
+            assert "web sessions in Redis" in log and "Redis unavailable" in via_url.log()
+            assert secret not in log
+        assert "redis://:***@127.0.0.1" in via_url.log()
+    finally:
+        server.stop()
