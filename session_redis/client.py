@@ -2,7 +2,7 @@
 
 Ways to reach Redis, in order of precedence: Sentinel (ask the sentinels
 where the master is), Cluster (any node's URL or host/port), a URL, or
-host/port. TLS, ACL user, time-outs, retries and health checks apply to all.
+host/port. TLS, ACL user, time-outs and retries apply to all.
 """
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -14,8 +14,6 @@ from redis.sentinel import Sentinel
 
 from .settings import sentinel_addresses
 
-HEALTH_CHECK_SECONDS = 30
-
 
 def _tls_options(settings, from_url):
     """TLS keyword arguments; a ``rediss://`` URL sets the connection class
@@ -24,6 +22,7 @@ def _tls_options(settings, from_url):
     if not (settings.ssl or rediss):
         return {}
     options = {"ssl_cert_reqs": settings.ssl_cert_reqs,
+               "ssl_check_hostname": settings.ssl_cert_reqs == "required",
                "ssl_ca_certs": settings.ssl_ca_certs,
                "ssl_certfile": settings.ssl_certfile,
                "ssl_keyfile": settings.ssl_keyfile}
@@ -35,19 +34,26 @@ def _tls_options(settings, from_url):
 
 
 def _connection_options(settings, from_url=False):
-    """What every connection gets: fail fast, retry a refused connection once.
+    """What every connection gets: fail fast, retry a broken connection once.
 
     A dead Redis must not hold an Odoo worker: time-outs are short, and only
-    a refused or reset connection is retried (a time-out is not, so a
-    request never waits much longer than one time-out before its 503).
+    a refused, reset or stale pooled connection is retried, once, on a new
+    connection after 0.1 to 0.5 s (a time-out is not retried, so a request
+    never waits much longer than one time-out before its 503). TCP keepalive
+    finds dead pooled connections. redis-py's own ``health_check_interval``
+    is not used: in redis-py 5.0 it retries its check from inside the
+    reconnection and recurses without end when Redis refuses the connection
+    (a wrong password, a missing client certificate).
     """
     options = {
         "socket_timeout": settings.socket_timeout,
         "socket_connect_timeout": settings.connect_timeout,
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=1,
                        supported_errors=(ConnectionError,)),
-        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "retry_on_error": [ConnectionError],
     }
+    if not (from_url and settings.url.startswith("unix://")):
+        options["socket_keepalive"] = True  # unix sockets have no TCP keepalive
     options.update(_tls_options(settings, from_url))
     options.update(username=settings.username, password=settings.password)
     return options
@@ -60,8 +66,7 @@ def make_client(settings):
     from_url = bool(settings.url)
     options = _connection_options(settings, from_url)
     if settings.cluster:
-        # a cluster has only database 0, and checks its nodes itself
-        options.pop("health_check_interval")
+        # a cluster has only database 0
         if from_url:
             return RedisCluster.from_url(settings.url, **options)
         return RedisCluster(host=settings.host, port=settings.port, **options)

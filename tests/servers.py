@@ -142,7 +142,7 @@ class OdooNode(object):
     def _answers(self):
         if self.process.poll() is not None:
             raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
-        return requests.get(self.url + "/web/webclient/version_info", timeout=2).status_code < 500
+        return requests.get(self.url + "/web/webclient/version_info", timeout=2).status_code
 
     def stop(self):
         if self.process and self.process.poll() is None:
