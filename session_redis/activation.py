@@ -7,10 +7,8 @@ with filesystem sessions, which is the silent failure this must avoid.
 import logging
 import os
 
-from redis.exceptions import RedisError
-
 from . import odoo_patch
-from .client import make_client
+from .client import REDIS_ERRORS, make_client
 from .migration import copy_fs_sessions, purge_fs_sessions
 from .settings import SettingError, describe, load_settings
 
@@ -35,7 +33,7 @@ def activate(environ=None):
     _logger.info("web sessions in Redis: %s", describe(settings))
     try:
         client.ping()
-    except RedisError as error:
+    except REDIS_ERRORS as error:
         _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
     migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
     odoo_patch.use_redis_sessions(client, settings)
@@ -55,7 +53,7 @@ def migrate(settings, folder, store):
     if settings.copy_existing_fs_sessions:
         try:
             result = copy_fs_sessions(folder, store)
-        except RedisError as error:
+        except REDIS_ERRORS as error:
             _logger.error("copying filesystem sessions failed, nothing purged: %s", error)
             return
         _logger.info(

@@ -4,15 +4,43 @@ Ways to reach Redis, in order of precedence: Sentinel (ask the sentinels
 where the master is), Cluster (any node's URL or host/port), a URL, or
 host/port. TLS, ACL user, time-outs and retries apply to all.
 """
+import threading
+
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
 from redis.connection import SSLConnection
-from redis.exceptions import ConnectionError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from .settings import sentinel_addresses
+
+# What a Redis that is down, refusing or misconfigured raises: RedisCluster
+# reports an unreachable cluster with an exception outside RedisError.
+REDIS_ERRORS = (RedisError, RedisClusterException)
+
+
+class LazyCluster(object):
+    """A RedisCluster built on first use.
+
+    RedisCluster contacts its nodes as soon as it is built; an unreachable
+    cluster when Odoo starts must be a 503 for the requests until it is
+    back, not an exception during start-up (which Odoo would swallow and
+    carry on with filesystem sessions).
+    """
+
+    def __init__(self, build):
+        self._build = build
+        self._client = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return getattr(self._client, name)
 
 
 def _tls_options(settings, from_url):
@@ -68,8 +96,8 @@ def make_client(settings):
     if settings.cluster:
         # a cluster has only database 0
         if from_url:
-            return RedisCluster.from_url(settings.url, **options)
-        return RedisCluster(host=settings.host, port=settings.port, **options)
+            return LazyCluster(lambda: RedisCluster.from_url(settings.url, **options))
+        return LazyCluster(lambda: RedisCluster(host=settings.host, port=settings.port, **options))
     if from_url:
         return Redis.from_url(settings.url, db=settings.db, **options)  # the URL's values win
     return Redis(host=settings.host, port=settings.port, db=settings.db, **options)

@@ -25,10 +25,10 @@ import logging
 import re
 import time
 
-from redis.exceptions import RedisError
 from werkzeug.contrib.sessions import SessionStore
 from werkzeug.exceptions import ServiceUnavailable
 
+from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
 
 _logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class RedisSessionStore(SessionStore):
         now = self.clock()
         created = created or now
         if self.max_lifetime and now - created >= self.max_lifetime:
-            self._call("delete", self.redis.delete, self.key(sid))
+            self._call("delete", lambda: self.redis.delete(self.key(sid)))
             return self.new()
         session = self.session_class(data, sid, False)
         _remember(session, Loaded(sid, raw, created, touched, legacy))
@@ -166,16 +166,13 @@ class RedisSessionStore(SessionStore):
                           "(ODOO_SESSION_REDIS_MAX_SIZE)", session.sid[:8], len(raw), self.max_size)
             return
         if loaded and loaded.legacy:  # move it from the older module's key
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.set(self.key(session.sid), raw, ex=ttl)
-            pipe.delete(legacy_session_key(session.sid, self.prefix))
-            self._call("save", pipe.execute)
+            self._call("save", lambda: self._move(session.sid, raw, ttl))
         else:
-            self._call("save", self.redis.set, self.key(session.sid), raw, ex=ttl)
+            self._call("save", lambda: self.redis.set(self.key(session.sid), raw, ex=ttl))
         _remember(session, Loaded(session.sid, raw, created, now, False))
 
     def delete(self, session):
-        self._call("delete", self.redis.delete, self.key(session.sid))
+        self._call("delete", lambda: self.redis.delete(self.key(session.sid)))
 
     def list(self):
         """Ids of the stored sessions of this prefix (SCAN, never KEYS)."""
@@ -196,9 +193,9 @@ class RedisSessionStore(SessionStore):
 
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""
-        raw = self._call("load", self.redis.get, self.key(sid))
+        raw = self._call("load", lambda: self.redis.get(self.key(sid)))
         if raw is None and self.prefix:
-            raw = self._call("load", self.redis.get, legacy_session_key(sid, self.prefix))
+            raw = self._call("load", lambda: self.redis.get(legacy_session_key(sid, self.prefix)))
             return raw, raw is not None
         return raw, False
 
@@ -208,10 +205,18 @@ class RedisSessionStore(SessionStore):
         ttl = ttl_for(session, self.expiration, self.expiration_anonymous)
         return now - touched >= min(self.touch_interval, ttl / 10.0)
 
-    def _call(self, action, command, *args, **kwargs):
+    def _move(self, sid, raw, ttl):
+        """Write under the documented key and drop the older module's, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.key(sid), raw, ex=ttl)
+        pipe.delete(legacy_session_key(sid, self.prefix))
+        pipe.execute()
+
+    def _call(self, action, command):
+        """Run ``command()``; a Redis failure becomes HTTP 503 and one log line."""
         try:
-            return command(*args, **kwargs)
-        except RedisError as error:
+            return command()
+        except REDIS_ERRORS as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
             raise RedisUnavailable()
 

@@ -40,3 +40,11 @@ def test_redis_down_at_start_is_a_warning_and_the_node_heals(odoo_nodes, tmp_pat
         assert node.session_info(sid)["username"] == "admin"
     finally:
         server.stop()
+
+
+def test_cluster_down_at_start_is_a_warning_and_a_503(odoo_nodes):
+    node = odoo_nodes(env={"ODOO_SESSION_REDIS_CLUSTER": "true",
+                           "ODOO_SESSION_REDIS_URL": "redis://127.0.0.1:%d/0" % free_port()})
+    assert "Redis does not answer yet" in node.log()
+    response = node.json("/web/session/get_session_info")
+    assert response.status_code == 503 and "temporarily unavailable" in response.text
