@@ -5,6 +5,7 @@ where the master is), Cluster (any node's URL or host/port), a URL, or
 host/port. TLS, ACL user, time-outs and retries apply to all.
 """
 import threading
+import time
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -12,7 +13,7 @@ from redis.cluster import RedisCluster
 from redis.connection import SSLConnection
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
 from .settings import sentinel_addresses
 
@@ -103,10 +104,40 @@ def make_client(settings):
     return Redis(host=settings.host, port=settings.port, db=settings.db, **options)
 
 
+class FollowingMasterPool(SentinelConnectionPool):
+    """A Sentinel pool that asks the sentinels for the master at most once
+    per ``MASTER_CHECK_SECONDS`` and drops its idle connections when the
+    master changed.
+
+    redis-py's own pool asks only when it opens a connection: after a
+    failover its pooled connections keep writing to the old master, which
+    Sentinel demotes about ten seconds later, discarding those writes (the
+    logins of that window). Checking once a second narrows that window to
+    about a second.
+    """
+
+    MASTER_CHECK_SECONDS = 1.0
+
+    def __init__(self, *args, **kwargs):
+        super(FollowingMasterPool, self).__init__(*args, **kwargs)
+        self._master_checked = 0.0
+
+    def get_connection(self, command_name, *keys, **options):
+        now = time.monotonic()
+        if now - self._master_checked >= self.MASTER_CHECK_SECONDS:
+            self._master_checked = now
+            try:
+                self.get_master_address()
+            except MasterNotFoundError:
+                pass  # sentinels unreachable: keep the master we know
+        return super(FollowingMasterPool, self).get_connection(command_name, *keys, **options)
+
+
 def _sentinel_master(settings):
     options = _connection_options(settings)
     sentinel_options = dict(options, username=settings.sentinel_username,
                             password=settings.sentinel_password)
     sentinel = Sentinel(sentinel_addresses(settings), sentinel_kwargs=sentinel_options,
                         db=settings.db, **options)
-    return sentinel.master_for(settings.sentinel_master_name)
+    return sentinel.master_for(settings.sentinel_master_name,
+                               connection_pool_class=FollowingMasterPool)
