@@ -1,11 +1,16 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test venv clean
+.PHONY: run test load venv clean
 
 run:
 	tools/run-demo
 
 test: venv
 	.venv/bin/python -m pytest
+
+# The long load test: 20 clients for 60 s over two prefork nodes.
+load: venv
+	LOAD_SECONDS=$${LOAD_SECONDS:-60} LOAD_CLIENTS=$${LOAD_CLIENTS:-20} \
+		.venv/bin/python -m pytest tests/test_load.py -s -k concurrent_clients
 
 venv:
 	tools/bootstrap

@@ -16,6 +16,22 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.servers import OdooNode, RedisServer, drop_database, make_database  # noqa: E402
 
 
+FIGURES = []
+
+
+@pytest.fixture
+def figure():
+    """Record a measured figure; all of them are printed after the run."""
+    return FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("figures measured in this run")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = RedisServer(str(tmp_path_factory.mktemp("redis"))).start()

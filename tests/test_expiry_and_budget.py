@@ -42,7 +42,7 @@ def test_max_lifetime_ends_a_busy_session(odoo_nodes):
     assert node.session_info(sid) is None
 
 
-def test_logged_in_requests_cost_at_most_1_05_redis_commands(odoo_nodes, redis_client):
+def test_logged_in_requests_cost_at_most_1_05_redis_commands(odoo_nodes, redis_client, figure):
     node = odoo_nodes()
     sid = node.login()
     node.session_info(sid)
@@ -54,7 +54,7 @@ def test_logged_in_requests_cost_at_most_1_05_redis_commands(odoo_nodes, redis_c
     calls = {name[len("cmdstat_"):]: stat["calls"] for name, stat in stats.items()
              if not name.startswith(("cmdstat_config", "cmdstat_info"))}
     per_request = sum(calls.values()) / float(requests_sent)
-    print("\nRedis commands per logged-in get_session_info request: %.3f %s "
+    figure("Redis commands per logged-in get_session_info request: %.3f %s "
           "(the older module: 3.0)" % (per_request, calls))
     assert per_request <= 1.05
 

@@ -9,7 +9,7 @@ from tests.topologies import SentinelSet, running
 SESSIONS = 5
 
 
-def test_forced_failover_loses_no_replicated_session(odoo_nodes, tmp_path):
+def test_forced_failover_loses_no_replicated_session(odoo_nodes, tmp_path, figure):
     with running(SentinelSet(str(tmp_path / "sentinel"), sentinels=1)) as topology:
         node = odoo_nodes(env={
             "ODOO_SESSION_REDIS_URL": "", "ODOO_SESSION_REDIS_SENTINEL_HOST": topology.hosts,
@@ -61,7 +61,7 @@ def test_forced_failover_loses_no_replicated_session(odoo_nodes, tmp_path):
         recovered = (max(errors) - switched_at) if errors else 0.0
         lost = [sid for sid in sids + [fresh] if node.session_info(sid) is None]
         after = [ok for at, ok in outcomes if at > switched_at + max(recovered, 0) + 0.5]
-        print("\nfailover: %d requests, %d errors during the switch, %.2f s to recover, "
+        figure("failover: %d requests, %d errors during the switch, %.2f s to recover, "
               "%d of %d sessions lost (one logged in after the promotion); the old master took %.1f s "
               "more to become a replica" % (len(outcomes), len(errors), max(recovered, 0),
                                             len(lost), SESSIONS + 1, split_brain))

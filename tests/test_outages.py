@@ -7,7 +7,7 @@ import time
 from tests.servers import RedisServer, free_port
 
 
-def test_a_hung_redis_answers_503_within_the_timeout_and_heals(odoo_nodes, tmp_path):
+def test_a_hung_redis_answers_503_within_the_timeout_and_heals(odoo_nodes, tmp_path, figure):
     server = RedisServer(str(tmp_path / "hung")).start()
     try:
         node = odoo_nodes(env={"ODOO_SESSION_REDIS_URL": server.url,
@@ -20,7 +20,7 @@ def test_a_hung_redis_answers_503_within_the_timeout_and_heals(odoo_nodes, tmp_p
             elapsed = time.monotonic() - started
         finally:
             os.kill(server.process.pid, signal.SIGCONT)
-        print("\nhung Redis: HTTP %d after %.2f s (socket timeout 1 s)" % (response.status_code, elapsed))
+        figure("hung Redis: HTTP %d after %.2f s (socket timeout 1 s)" % (response.status_code, elapsed))
         assert response.status_code == 503
         assert len(response.text) < 2000 and "temporarily unavailable" in response.text
         assert node.log().count("Redis unavailable") == 1
