@@ -12,11 +12,14 @@ def planted_session(node):
 
 
 def authenticate_with(node, sid):
+    """Log in with ``sid``; return the id of the cookie Odoo sends back."""
     response = node.json("/web/session/authenticate",
                          {"db": node.database, "login": "admin", "password": "admin"},
                          session_id=sid)
-    assert response.json()["result"]["uid"]
-    return response.cookies.get("session_id", sid)
+    result = response.json()["result"]
+    cookie = response.cookies.get("session_id", sid)
+    assert result["uid"] and result["session_id"] == cookie
+    return cookie
 
 
 def test_by_default_odoo_keeps_the_id_across_login(odoo_nodes):
