@@ -145,7 +145,7 @@ class RedisSessionStore(SessionStore):
             return self.new()
         session = self.session_class(data, sid, False)
         _remember(session, Loaded(sid, raw, created, touched, legacy))
-        if self._touch_due(session, touched, now):
+        if self._touch_due(touched, now, self._expiration(session)):
             session.modified = True  # makes Odoo call save(), which rewrites it
         return session
 
@@ -153,11 +153,14 @@ class RedisSessionStore(SessionStore):
         now = self.clock()
         loaded = _loaded(session)
         created = loaded.created if loaded else now
-        ttl = self._ttl(session, created, now)
-        if ttl <= 0:  # past its maximum lifetime
-            self.delete(session)
-            return
-        if loaded and not self._touch_due(session, loaded.touched, now):
+        expiration = self._expiration(session)
+        ttl = expiration
+        if self.max_lifetime:
+            ttl = min(ttl, int(created + self.max_lifetime - now))
+            if ttl <= 0:
+                self.delete(session)
+                return
+        if loaded and not self._touch_due(loaded.touched, now, expiration):
             if encode_with_times(session, created, loaded.touched) == loaded.raw:
                 return  # same bytes as in Redis, and no touch due
         raw = encode_with_times(session, created, now)
@@ -185,11 +188,8 @@ class RedisSessionStore(SessionStore):
                 sids.append(sid)
         return sids
 
-    def _ttl(self, session, created, now):
-        ttl = ttl_for(session, self.expiration, self.expiration_anonymous)
-        if self.max_lifetime:
-            ttl = min(ttl, int(created + self.max_lifetime - now))
-        return ttl
+    def _expiration(self, session):
+        return ttl_for(session, self.expiration, self.expiration_anonymous)
 
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""
@@ -199,11 +199,9 @@ class RedisSessionStore(SessionStore):
             return raw, raw is not None
         return raw, False
 
-    def _touch_due(self, session, touched, now):
-        if not self.sliding:
-            return False
-        ttl = ttl_for(session, self.expiration, self.expiration_anonymous)
-        return now - touched >= min(self.touch_interval, ttl / 10.0)
+    def _touch_due(self, touched, now, expiration):
+        """Is it time to push the expiry back (sliding expiry only)?"""
+        return self.sliding and now - touched >= min(self.touch_interval, expiration / 10.0)
 
     def _move(self, sid, raw, ttl):
         """Write under the documented key and drop the older module's, in one round trip."""
