@@ -8,7 +8,7 @@ version and dependencies come from ``__manifest__.py``.
 import ast
 import os
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADDON = "session_redis"
@@ -31,7 +31,8 @@ setup(
     install_requires=MANIFEST["external_dependencies"]["python"],
     extras_require={"hiredis": ["hiredis"]},
     package_dir={"odoo.addons." + ADDON: ADDON},
-    packages=["odoo.addons." + ADDON, "odoo.addons.%s.tests" % ADDON],
+    packages=["odoo.addons." + ADDON]
+    + ["odoo.addons.%s.%s" % (ADDON, package) for package in find_packages(ADDON)],
     package_data={"odoo.addons." + ADDON: ["README.rst"]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -1,5 +1,13 @@
-"""Sessions in Redis: activated when Odoo imports this server-wide addon
-(``--load=web,session_redis``); see :mod:`.activation`."""
-from . import activation
+"""Sessions in Redis, switched on when Odoo loads this server-wide addon
+(``--load=web,session_redis``); see :mod:`.activation`.
 
-activation.activate()
+Activation waits for Odoo's ``post_load`` hook rather than the import: Odoo
+imports every addon that has a ``cli`` folder before it has read its
+configuration (``-c``, ``--data-dir``), and the settings may live there.
+"""
+from . import activation, cli  # noqa: F401  (cli: the ``odoo session_redis`` command)
+
+
+def activate():
+    """post_load hook: Odoo calls it once it has read its configuration."""
+    activation.activate()

@@ -9,4 +9,5 @@
     "external_dependencies": {"python": ["redis"]},
     "data": [],
     "installable": True,
+    "post_load": "activate",
 }

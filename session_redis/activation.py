@@ -1,6 +1,7 @@
 """Start-up: settings -> Redis client -> filesystem migration -> Odoo patch.
 
-Runs once, when Odoo imports the addon. A bad setting ends the process:
+Runs once, when Odoo loads the server-wide addon (its ``post_load`` hook,
+after Odoo has read its configuration). A bad setting ends the process:
 Odoo catches ordinary exceptions of server-wide modules and would run on
 with filesystem sessions, which is the silent failure this must avoid.
 """

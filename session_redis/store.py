@@ -38,10 +38,10 @@ SESSION_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
 META = "_session_redis"
 
-# What get() saw, kept on the session for save(): the sid and bytes read,
-# the session's creation and last touch (Unix seconds), and whether it came
-# from the older module's key.
-Loaded = collections.namedtuple("Loaded", "sid raw created touched legacy")
+# What get() saw, kept on the session for save(): the sid, the JSON body
+# read (without the times), the session's creation and last touch (Unix
+# seconds), and whether it came from the older module's key.
+Loaded = collections.namedtuple("Loaded", "sid body created touched legacy")
 
 
 class RedisUnavailable(ServiceUnavailable):
@@ -76,11 +76,26 @@ def ttl_for(session, expiration, expiration_anonymous):
     return expiration if session.get("uid") else expiration_anonymous
 
 
+def with_times(body, created, touched):
+    """Stored bytes: the session's canonical JSON ``body`` with the times
+    appended as its last member, so that :func:`body_of` can cut them off
+    again and a save can compare bodies without encoding twice."""
+    times = '"%s":{"created":%r,"touched":%r}}' % (META, round(created, 3), round(touched, 3))
+    return body[:-1] + (b"," if body != b"{}" else b"") + times.encode("ascii")
+
+
+def body_of(raw):
+    """The body :func:`with_times` was given, or None for a value written
+    otherwise (by the older module, say): such a value is always rewritten."""
+    cut = raw.rfind(b'"%s":{' % META.encode("ascii"))
+    if cut < 1 or raw[cut - 1:cut] not in (b",", b"{"):
+        return None
+    return raw[:cut - 1] + b"}" if raw[cut - 1:cut] == b"," else b"{}"
+
+
 def encode_with_times(data, created, touched):
-    """The stored bytes: the session plus its creation and last touch."""
-    body = dict(data)
-    body[META] = {"created": round(created, 3), "touched": round(touched, 3)}
-    return encode_session(body)
+    """The stored bytes of session ``data``."""
+    return with_times(encode_session(data), created, touched)
 
 
 class RedisSessionStore(SessionStore):
@@ -144,7 +159,7 @@ class RedisSessionStore(SessionStore):
             self._call("delete", lambda: self.redis.delete(self.key(sid)))
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, raw, created, touched, legacy))
+        _remember(session, Loaded(sid, body_of(raw), created, touched, legacy))
         if self._touch_due(touched, now, self._expiration(session)):
             session.modified = True  # makes Odoo call save(), which rewrites it
         return session
@@ -160,10 +175,10 @@ class RedisSessionStore(SessionStore):
             if ttl <= 0:
                 self.delete(session)
                 return
-        if loaded and not self._touch_due(loaded.touched, now, expiration):
-            if encode_with_times(session, created, loaded.touched) == loaded.raw:
-                return  # same bytes as in Redis, and no touch due
-        raw = encode_with_times(session, created, now)
+        body = encode_session(session)
+        if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
+            return  # the same session as in Redis, and no touch due
+        raw = with_times(body, created, now)
         if len(raw) > self.max_size:
             _logger.error("session %s... not saved: %d bytes, over the %d bytes limit "
                           "(ODOO_SESSION_REDIS_MAX_SIZE)", session.sid[:8], len(raw), self.max_size)
@@ -172,7 +187,7 @@ class RedisSessionStore(SessionStore):
             self._call("save", lambda: self._move(session.sid, raw, ttl))
         else:
             self._call("save", lambda: self.redis.set(self.key(session.sid), raw, ex=ttl))
-        _remember(session, Loaded(session.sid, raw, created, now, False))
+        _remember(session, Loaded(session.sid, body, created, now, False))
 
     def delete(self, session):
         self._call("delete", lambda: self.redis.delete(self.key(session.sid)))

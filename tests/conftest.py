@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-# The addon reads ODOO_SESSION_REDIS_* when imported: the tests choose
-# their own settings, never the caller's.
+# The tests choose their own ODOO_SESSION_REDIS_* settings, never the caller's.
 for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS")]:
     del os.environ[_name]
 

@@ -1,11 +1,14 @@
 """Idle expiry, lifetime cap, Redis commands per request, odoo.conf and the
 older module's keys, through real Odoo 11 nodes."""
 import json
+import os
+import subprocess
 import time
 
 import pytest
 
 from session_redis.store import META, legacy_session_key, session_key
+from tests.servers import LAUNCHER, REPO
 
 
 def use_every_second(node, sid, seconds):
@@ -108,3 +111,17 @@ def test_session_of_the_older_module_stays_logged_in_and_moves(odoo_nodes, redis
     assert b.session_info(sid)["username"] == "admin"
     assert redis_client.exists(legacy_session_key(sid, "shop")) == 0
     assert redis_client.exists(session_key(sid, "shop")) == 1
+
+
+def test_odoo_conf_is_read_with_the_explicit_server_command(conf_file, redis_server, tmp_path):
+    """Odoo imports addons with a ``cli`` folder before it reads ``-c``: the
+    settings must be read later, when the server loads the addon."""
+    conf = conf_file(session_redis="True", session_redis_url=redis_server.url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
+    run = subprocess.run(
+        [LAUNCHER, "--addons-path=" + REPO, "server", "-c", conf, "--load=web,session_redis",
+         "--data-dir=" + str(tmp_path / "data"), "--stop-after-init"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+        timeout=120)
+    assert run.returncode == 0, run.stdout
+    assert "web sessions in Redis: redis://127.0.0.1:%d/0" % redis_server.port in run.stdout

@@ -1,11 +1,14 @@
 """RedisSessionStore against a real (private) redis-server."""
+import json
 import logging
 
 import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import SessionStore
 
-from session_redis.store import RedisSessionStore, RedisUnavailable, session_key
+from session_redis.codec import encode_session
+from session_redis.store import (
+    META, RedisSessionStore, RedisUnavailable, body_of, encode_with_times, session_key)
 from tests.servers import RedisServer
 
 SID = "a" * 40
@@ -324,3 +327,12 @@ def test_oversized_stored_value_gives_a_new_session(redis_client, caplog):
     session = store.get(SID)
     assert session.new and session.sid != SID
     assert "over the 2048 bytes limit" in caplog.text
+
+
+@pytest.mark.parametrize("data", [{}, {"uid": 2}, {"a": 'x"_session_redis":{', "z": [1, {"b": None}]}])
+def test_stored_bytes_are_valid_json_and_the_body_comes_back(data):
+    raw = encode_with_times(data, 1.5, 2.25)
+    decoded = json.loads(raw.decode())
+    assert decoded.pop(META) == {"created": 1.5, "touched": 2.25}
+    assert body_of(raw) == encode_session(data)
+    assert body_of(b'{"uid": 2}') is None

@@ -1,0 +1,268 @@
+"""The operator jobs on the stored sessions, with no Odoo in sight.
+
+Each function takes a :class:`~session_redis.store.RedisSessionStore` (its
+client, prefix and key scheme) so that it is testable with a plain redis-py
+client. Keys are found with SCAN, never KEYS (which blocks Redis on a big
+keyspace), and read or deleted in pipelined batches: one round trip per
+batch instead of one per session.
+
+Sessions of the older camptocamp module under ``session::<prefix>:<sid>``
+count as sessions of the prefix: the store still reads them, so stats must
+show them and a revocation must reach them.
+
+``progress`` arguments are called with the number of sessions (or files)
+handled so far, after each batch.
+"""
+import collections
+import copy
+import os
+
+from ..codec import CorruptData, decode_session
+from ..migration import CopyResult, copy_fs_sessions, read_session_file, session_files
+from ..store import META, SCAN_BATCH, _glob_escape, legacy_session_key
+
+BATCH = 500
+HOUR = 3600
+DAY = 24 * HOUR
+
+# (label, upper bound in seconds, exclusive); the last bucket has no bound.
+TTL_BUCKETS = [("<1h", HOUR), ("<1d", DAY), ("<7d", 7 * DAY), (">=7d", None)]
+NO_EXPIRY = "no expiry"
+
+ExportResult = collections.namedtuple("ExportResult", "exported already_on_disk unreadable")
+RevokeResult = collections.namedtuple("RevokeResult", "revoked scanned")
+
+
+def _no_progress(count):
+    pass
+
+
+def _text(key):
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+
+
+def session_keys(store):
+    """Yield ``(sid, key)`` once for every session of the store's prefix.
+
+    Without a prefix, ``session:*`` also matches other prefixes' keys: only
+    keys ending in a well-formed session id right after the start are kept,
+    as :meth:`RedisSessionStore.list` does. SCAN may return a key twice
+    while Redis resizes its tables (keys being deleted, say): the keys seen
+    are remembered (as 20 bytes of binary id) so that every count is exact.
+    """
+    starts = [store.key("")]
+    if store.prefix:
+        starts.append(legacy_session_key("", store.prefix))
+    for start in starts:
+        seen = set()
+        for key in store.redis.scan_iter(match=_glob_escape(start) + "*", count=SCAN_BATCH):
+            sid = _text(key)[len(start):]
+            if store.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
+                seen.add(bytes.fromhex(sid))
+                yield sid, key
+
+
+def batches(items, size=BATCH):
+    """Lists of at most ``size`` items, so that memory stays flat."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _values(store, keys):
+    """The stored bytes of ``keys`` (None for a key gone meanwhile), one round trip."""
+    pipe = store.redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.get(key)
+    return pipe.execute()
+
+
+def _decoded(raw):
+    """The session dict without the addon's metadata; None if unreadable."""
+    try:
+        data = decode_session(raw)
+    except CorruptData:
+        return None
+    data.pop(META, None)
+    return data
+
+
+def ttl_bucket(ttl):
+    if ttl < 0:
+        return NO_EXPIRY
+    for label, bound in TTL_BUCKETS:
+        if bound is None or ttl < bound:
+            return label
+
+
+def collect_stats(store, batch=BATCH, progress=_no_progress):
+    """Counts, memory and time-to-live histogram of the prefix's sessions.
+
+    ``memory_bytes`` is the sum of MEMORY USAGE, or None when Redis refuses
+    that command (an ACL user without it, say): the counts still matter.
+    """
+    stats = {"sessions": 0, "logged_in": 0, "anonymous": 0, "unreadable": 0, "memory_bytes": 0,
+             "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)])}
+    for keys in batches((key for _sid, key in session_keys(store)), batch):
+        pipe = store.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+            pipe.memory_usage(key)
+        results = pipe.execute(raise_on_error=False)
+        for raw, ttl, memory in zip(results[0::3], results[1::3], results[2::3]):
+            for result in (raw, ttl):
+                if isinstance(result, Exception):
+                    raise result
+            if raw is None:  # expired between SCAN and GET
+                continue
+            stats["sessions"] += 1
+            data = _decoded(raw)
+            if data is None:
+                stats["unreadable"] += 1
+            elif data.get("uid"):
+                stats["logged_in"] += 1
+            else:
+                stats["anonymous"] += 1
+            stats["ttl"][ttl_bucket(ttl)] += 1
+            if isinstance(memory, Exception) or stats["memory_bytes"] is None:
+                stats["memory_bytes"] = None
+            else:
+                stats["memory_bytes"] += memory or 0
+        progress(stats["sessions"])
+    return stats
+
+
+def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
+    """What :func:`copy_fs_sessions` would do, as its result, writing nothing."""
+    would_copy = already = unreadable = seen = 0
+    for files in batches(session_files(folder), batch):
+        readable = []
+        for sid, path in files:
+            try:
+                read_session_file(path)
+            except (OSError, ValueError):
+                unreadable += 1
+                continue
+            readable.append(sid)
+        pipe = store.redis.pipeline(transaction=False)
+        for sid in readable:
+            pipe.exists(store.key(sid))
+        present = sum(1 for found in pipe.execute() if found)
+        would_copy += len(readable) - present
+        already += present
+        seen += len(files)
+        progress(seen)
+    return CopyResult(would_copy, already, unreadable)
+
+
+class _CountingPipeline(object):
+    """A pipeline reporting how many commands it has sent so far."""
+
+    def __init__(self, pipe, counter):
+        self._pipe = pipe
+        self._counter = counter
+
+    def execute(self, *args, **kwargs):
+        results = self._pipe.execute(*args, **kwargs)
+        self._counter(len(results))
+        return results
+
+    def __len__(self):
+        return len(self._pipe)
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)
+
+
+class _CountingClient(object):
+    """A client whose pipelines report progress, everything else untouched."""
+
+    def __init__(self, client, counter):
+        self._client = client
+        self._counter = counter
+
+    def pipeline(self, *args, **kwargs):
+        return _CountingPipeline(self._client.pipeline(*args, **kwargs), self._counter)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def copy_with_progress(folder, store, batch=BATCH, progress=_no_progress):
+    """:func:`copy_fs_sessions` itself, reporting after each pipelined batch
+    (it has no progress hook: its store gets a client that counts)."""
+    sent = [0]
+
+    def count(commands):
+        sent[0] += commands
+        progress(sent[0])
+
+    counting_store = copy.copy(store)
+    counting_store.redis = _CountingClient(store.redis, count)
+    return copy_fs_sessions(folder, counting_store, batch=batch)
+
+
+def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_progress):
+    """Write the prefix's sessions as Odoo's session files through ``fs_store``
+    (werkzeug's FilesystemSessionStore with Odoo's session class).
+
+    A file already there is kept unless ``overwrite``: it may be newer than
+    Redis's copy if filesystem nodes already run.
+    """
+    exported = already = unreadable = seen = 0
+    for pairs in batches(session_keys(store), batch):
+        for (sid, _key), raw in zip(pairs, _values(store, [key for _sid, key in pairs])):
+            if raw is None:
+                continue
+            data = _decoded(raw)
+            if data is None:
+                unreadable += 1
+                continue
+            if not overwrite and os.path.lexists(fs_store.get_session_filename(sid)):
+                already += 1
+                continue
+            fs_store.save(fs_store.session_class(data, sid, False))
+            exported += 1
+        seen += len(pairs)
+        progress(seen)
+    return ExportResult(exported, already, unreadable)
+
+
+def revoke_sessions(store, login=None, db=None, everything=False, dry_run=False, batch=BATCH,
+                    progress=_no_progress):
+    """Delete the sessions of ``login`` (of database ``db`` if given), or
+    every session of the prefix with ``everything``; return how many.
+
+    The next request of a revoked session finds no session: Odoo answers as
+    for an expired one, on every node at once.
+    """
+    if everything == (login is not None):
+        raise ValueError("give either a login or everything=True")
+    revoked = scanned = 0
+    for pairs in batches(session_keys(store), batch):
+        keys = [key for _sid, key in pairs]
+        if everything:
+            doomed = keys
+        else:
+            doomed = [key for key, raw in zip(keys, _values(store, keys))
+                      if raw is not None and _belongs_to(_decoded(raw), login, db)]
+        if doomed and not dry_run:
+            pipe = store.redis.pipeline(transaction=False)
+            for key in doomed:
+                pipe.delete(key)
+            revoked += sum(pipe.execute())
+        else:
+            revoked += len(doomed)
+        scanned += len(pairs)
+        progress(scanned)
+    return RevokeResult(revoked, scanned)
+
+
+def _belongs_to(data, login, db):
+    return data is not None and data.get("login") == login and (db is None or data.get("db") == db)
