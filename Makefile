@@ -1,5 +1,5 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test load venv clean
+.PHONY: run test load bench venv clean
 
 run:
 	tools/run-demo
@@ -11,6 +11,10 @@ test: venv
 load: venv
 	LOAD_SECONDS=$${LOAD_SECONDS:-60} LOAD_CLIENTS=$${LOAD_CLIENTS:-20} \
 		.venv/bin/python -m pytest tests/test_load.py -s -k concurrent_clients
+
+# Benchmarks: bench/results/latest.{json,rst,png} (bench/README.rst).
+bench: venv
+	bench/run
 
 venv:
 	tools/bootstrap

@@ -1,0 +1,95 @@
+"""What the three benchmarks share: where the repository is, a private
+Redis to measure against, timing in interleaved batches, and the JSON file
+``run_all.py`` collects.
+
+Importing this module puts the repository root on ``sys.path`` (so that
+``session_redis`` and ``tests.servers`` import) and removes any
+``ODOO_SESSION_REDIS*`` variable: the addon reads them when imported, and a
+benchmark must measure its own settings, never the caller's.
+"""
+import contextlib
+import gc
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+
+for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS")]:
+    del os.environ[_name]
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+
+@contextlib.contextmanager
+def private_redis():
+    """A redis-server of our own on a free loopback port (never 6379's),
+    in a temporary folder, stopped and removed afterwards."""
+    from tests.servers import RedisServer
+
+    folder = tempfile.mkdtemp(prefix="session-redis-bench-redis-")
+    server = RedisServer(folder).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def microseconds_per_call(operation, calls):
+    """Mean wall time of one ``operation()`` over ``calls`` calls, in µs."""
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(calls):
+        operation()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def interleaved_medians(cases, batches, calls, measure=microseconds_per_call):
+    """Median per case over ``batches`` rounds, each round running every
+    case once (``calls`` calls) in a rotated order.
+
+    Interleaving means a slow moment of the machine (other developers share
+    its 2 cores) hits every case alike instead of one, and rotating the
+    order keeps any case from always running right after the same other.
+    """
+    names = list(cases)
+    samples = {name: [] for name in names}
+    for round_number in range(batches):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(measure(cases[name], calls))
+    return {name: statistics.median(values) for name, values in samples.items()}, samples
+
+
+def redis_calls(client, exclude=("config", "info")):
+    """Commands the server ran since the last ``CONFIG RESETSTAT``, by
+    name, leaving out the benchmark's own bookkeeping commands."""
+    stats = client.info("commandstats")
+    calls = {}
+    for name, stat in stats.items():
+        command = name[len("cmdstat_"):]
+        if command.split("|")[0] not in exclude:
+            calls[command] = stat["calls"]
+    return calls
+
+
+def write_json(path, figures):
+    if path:
+        with open(path, "w") as handle:
+            json.dump(figures, handle, indent=2, sort_keys=True)
+
+
+def ratio(numerator, denominator):
+    return numerator / denominator if denominator else float("nan")
+
+
+def paired_ratio(numerators, denominators):
+    """Median of the ratios of batches run next to each other: the machine's
+    load drifts, and two neighbouring batches see the same load."""
+    return statistics.median(ratio(top, bottom) for top, bottom in zip(numerators, denominators))

@@ -1,0 +1,175 @@
+"""How fast, and in how much memory, a site's sessions move into Redis.
+
+Writes N session files as Odoo 11 does (werkzeug's FilesystemSessionStore
+with OpenERPSession, four logged-in users in five), then copies them into
+a private Redis twice, emptied in between (after timing the reading and
+encoding alone, the floor of any copy): one ``SET`` per session and
+round trip, as a naive script would, and with
+``session_redis.migration.copy_fs_sessions`` (pipelined, streamed). Prints
+sessions per second of each and their ratio, then the copy's tracemalloc
+peak on a tenth of the files and on all of them: a streamed copy's peak
+does not grow with the number of sessions. Asserts nothing about timing.
+
+    .venv/bin/python bench/migration_bench.py [--sessions 100000] [--json FILE]
+"""
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+import tracemalloc
+
+from benchlib import private_redis, ratio, write_json
+
+from odoo.http import OpenERPSession
+from session_redis.migration import copy_fs_sessions, read_session_file, session_files
+from session_redis.store import RedisSessionStore, encode_with_times, ttl_for
+from werkzeug.contrib.sessions import FilesystemSessionStore
+
+
+def odoo_session_content(number):
+    """What Odoo 11 keeps: a logged-in user, or every fifth a visitor."""
+    if number % 5 == 4:
+        return {"db": "odoo_production", "uid": None, "login": None, "session_token": None,
+                "context": {"lang": "en_US"}}
+    uid = 2 + number % 300
+    return {"db": "odoo_production", "uid": uid, "login": "user%d@example.com" % uid,
+            "session_token": "%064x" % (number * 2654435761),
+            "context": {"lang": "fr_BE" if number % 3 else "en_US", "tz": "Europe/Brussels",
+                        "uid": uid}}
+
+
+def write_session_files(folder, count):
+    """Save ``count`` sessions the way Odoo 11's session store does."""
+    store = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    for number in range(count):
+        session = store.new()
+        session.update(odoo_session_content(number))
+        store.save(session)
+
+
+def linked_subset(folder, subset_folder, count):
+    """Hard links to ``count`` of the session files: a smaller site for free."""
+    os.makedirs(subset_folder)
+    for number, (_sid, path) in enumerate(session_files(folder)):
+        if number == count:
+            break
+        os.link(path, os.path.join(subset_folder, os.path.basename(path)))
+
+
+def copy_one_at_a_time(folder, store):
+    """The same work as copy_fs_sessions, one SET and round trip each."""
+    now = store.clock()
+    copied = 0
+    for sid, path in session_files(folder):
+        data = read_session_file(path)
+        ttl = ttl_for(data, store.expiration, store.expiration_anonymous)
+        copied += bool(store.redis.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True))
+    return copied
+
+
+def read_and_encode_only(folder, store):
+    """The copy without Redis: the floor any copy stands on."""
+    now = store.clock()
+    count = 0
+    for _sid, path in session_files(folder):
+        encode_with_times(read_session_file(path), now, now)
+        count += 1
+    return count
+
+
+def timed(copy, folder, store, expected):
+    """Sessions per second of one copy into an emptied Redis."""
+    store.redis.flushall()
+    start = time.perf_counter()
+    result = copy(folder, store)
+    seconds = time.perf_counter() - start
+    copied = result if isinstance(result, int) else result.copied
+    if copy is not read_and_encode_only and (copied != expected or store.redis.dbsize() != expected):
+        raise RuntimeError("copied %s sessions, %d keys, expected %d"
+                           % (copied, store.redis.dbsize(), expected))
+    return {"seconds": seconds, "sessions_per_second": expected / seconds}
+
+
+def traced_peak(folder, store):
+    """tracemalloc's peak while copy_fs_sessions copies ``folder``, in bytes."""
+    store.redis.flushall()
+    tracemalloc.start()
+    try:
+        copy_fs_sessions(folder, store)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def max_rss_kib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run(count):
+    subset = max(1, min(10000, count // 10))
+    folder = tempfile.mkdtemp(prefix="session-redis-bench-migration-")
+    sessions, small = os.path.join(folder, "sessions"), os.path.join(folder, "subset")
+    os.makedirs(sessions)
+    try:
+        start = time.perf_counter()
+        write_session_files(sessions, count)
+        writing_seconds = time.perf_counter() - start
+        linked_subset(sessions, small, subset)
+        with private_redis() as server:
+            store = RedisSessionStore(server.client(), session_class=OpenERPSession)
+            without_redis = timed(read_and_encode_only, sessions, store, count)
+            one_at_a_time = timed(copy_one_at_a_time, sessions, store, count)
+            rss_before = max_rss_kib()
+            pipelined = timed(copy_fs_sessions, sessions, store, count)
+            rss_after = max_rss_kib()
+            redis_memory = server.client().info("memory")["used_memory"]
+            peaks = {subset: traced_peak(small, store), count: traced_peak(sessions, store)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "sessions": count,
+        "writing_files_seconds": writing_seconds,
+        "read_and_encode_only": without_redis,
+        "one_at_a_time": one_at_a_time,
+        "pipelined": pipelined,
+        "pipelined_per_one_at_a_time": ratio(pipelined["sessions_per_second"],
+                                             one_at_a_time["sessions_per_second"]),
+        "tracemalloc_peak_bytes": {str(size): peak for size, peak in peaks.items()},
+        "max_rss_kib_before_and_after_pipelined_copy": [rss_before, rss_after],
+        "redis_used_memory_bytes": redis_memory,
+    }
+
+
+def report(figures):
+    count = figures["sessions"]
+    print("Moving %d filesystem sessions to Redis (writing the files took %.1f s)"
+          % (count, figures["writing_files_seconds"]))
+    for name, label in (("read_and_encode_only", "reading + encoding alone, no Redis"),
+                        ("one_at_a_time", "one SET per round trip"),
+                        ("pipelined", "copy_fs_sessions (pipelined, streamed)")):
+        print("  %-40s %9.0f sessions/s (%.1f s)" % (label, figures[name]["sessions_per_second"],
+                                                   figures[name]["seconds"]))
+    print("  pipelined / one at a time: %.1fx (goal >= 10x)" % figures["pipelined_per_one_at_a_time"])
+    peaks = ", ".join("%s sessions: %.0f KiB" % (size, peak / 1024.0)
+                      for size, peak in figures["tracemalloc_peak_bytes"].items())
+    before, after = figures["max_rss_kib_before_and_after_pipelined_copy"]
+    print("  copy_fs_sessions tracemalloc peak: %s" % peaks)
+    print("  process max RSS before / after the pipelined copy: %d / %d KiB" % (before, after))
+    print("  Redis used_memory with all sessions: %.1f MiB (%.0f bytes per session)"
+          % (figures["redis_used_memory_bytes"] / 1048576.0, figures["redis_used_memory_bytes"] / float(count)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=100000)
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args()
+    figures = run(options.sessions)
+    report(figures)
+    write_json(options.json, figures)
+
+
+if __name__ == "__main__":
+    main()

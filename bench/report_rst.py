@@ -1,0 +1,173 @@
+"""The figures of one ``run_all.py`` run as reStructuredText tables, ready to
+paste into the README: what was measured, on what machine, and each goal
+next to what was measured (met or not).
+
+    python bench/report_rst.py [results/latest.json [results/latest.rst]]
+"""
+import json
+import os
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+STORE_ROWS = [
+    ("ping", "PING round trip (the limit)"),
+    ("load", "load: ``get()`` of a logged-in session"),
+    ("save", "save of a real change (``SET ... EX``)"),
+    ("unchanged_save", "save with nothing changed"),
+    ("sliding_refresh", "sliding refresh (touch due)"),
+    ("older_set_expire", "older module: ``SET`` + ``EXPIRE``, same bytes"),
+    ("older_whole_save", "older module: ``json.dumps`` + ``SET`` + ``EXPIRE``"),
+    ("request", "request: load + unchanged save"),
+    ("older_request", "older module's request: ``GET``, ``SET``, ``EXPIRE``"),
+]
+
+
+def parsers(store):
+    """The parsers measured, pure Python first (JSON keeps no order)."""
+    return [parser for parser in ("python", "hiredis") if parser in store["ratios"]]
+
+
+def simple_table(header, rows):
+    """An RST simple table; every cell is text, the first never empty."""
+    table = [header] + rows
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+    border = " ".join("=" * width for width in widths)
+    lines = [border, " ".join(cell.ljust(width) for cell, width in zip(header, widths)).rstrip(), border]
+    lines += [" ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines + [border])
+
+
+def machine_line(results):
+    machine, versions = results["machine"], results["store"]["versions"]
+    hiredis = ", hiredis %s" % versions["hiredis"] if versions["hiredis"] else ""
+    return ("Measured %s on %s (%d cores, %.0f GiB), Linux %s; Python %s, Odoo %s, Redis %s on "
+            "loopback, redis-py %s%s; whole run %.0f s." % (
+                results["date"], machine["cpu"], machine["cores"], machine["memory_gib"],
+                machine["kernel"], versions["python"], machine["odoo"], versions["redis_server"],
+                versions["redis_py"], hiredis, results["run_seconds"]))
+
+
+def store_table(store):
+    measured = parsers(store)
+    micro = store["microseconds"]
+    header = ["Operation"] + ["µs, %s" % ("pure-Python parser" if p == "python" else p) for p in measured]
+    header.append("Redis commands")
+    rows = [[label] + ["%.1f" % micro["%s/%s" % (p, name)] for p in measured]
+            + ["%g" % store["commands_per_call"][name]] for name, label in STORE_ROWS]
+    for name in ("load", "save"):
+        rows.append(["Odoo 11 filesystem store: %s" % name, "%.1f" % micro["filesystem/" + name]]
+                    + [""] * (len(measured) - 1) + ["0"])
+    for name in ("encode", "decode"):
+        rows.append(["this store's JSON codec alone: %s" % name, "%.1f" % micro["codec/" + name]]
+                    + [""] * (len(measured) - 1) + ["0"])
+    return simple_table(header, rows)
+
+
+def odoo_table(odoo):
+    header = ["Request", "ms, Redis", "ms, files", "Redis / files", "Redis commands (older module)"]
+    rows = []
+    for kind, label in (("get_session_info", "logged-in ``get_session_info``"),
+                        ("web_login", "``GET /web/login``, visitor")):
+        rows.append([label, "%.2f" % odoo["milliseconds"]["redis"][kind],
+                     "%.2f" % odoo["milliseconds"]["filesystem"][kind],
+                     "%.3f" % odoo["redis_per_filesystem"][kind],
+                     "%.2f (%.1f)" % (odoo["redis_commands_per_request"][kind],
+                                      odoo["older_module_commands_per_request"])])
+    return simple_table(header, rows)
+
+
+def migration_table(migration):
+    header = ["Copy of %d session files" % migration["sessions"], "sessions/s", "seconds"]
+    rows = [[label, "%.0f" % migration[name]["sessions_per_second"], "%.1f" % migration[name]["seconds"]]
+            for name, label in (("read_and_encode_only", "reading and encoding alone, no Redis"),
+                                ("one_at_a_time", "one ``SET`` per round trip"),
+                                ("pipelined", "``copy_fs_sessions`` (pipelined, streamed)"))]
+    rows.append(["writing the files as Odoo 11 does", "", "%.1f" % migration["writing_files_seconds"]])
+    for size, peak in sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0])):
+        rows.append(["``copy_fs_sessions`` tracemalloc peak, %s sessions" % size, "%.0f KiB" % (peak / 1024.0), ""])
+    return simple_table(header, rows)
+
+
+def goals(results):
+    """``(figure, measured text, goal text, met)`` for each goal of issue 5."""
+    store, odoo, migration = results["store"], results["odoo"], results["migration"]
+    ratios = store["ratios"]
+
+    def both(name):
+        values = [ratios[p][name] for p in parsers(store)]
+        text = "%.2f" % values[0] + ("" if len(values) == 1 else " (hiredis %.2f)" % values[1])
+        return text, values
+
+    rows = []
+    for name, label, goal, met in (
+            ("load_per_ping", "store load / PING", "≤ 1.2", lambda v: v <= 1.2),
+            ("save_per_ping", "store save / PING", "≤ 1.2", lambda v: v <= 1.2),
+            ("older_set_expire_per_save", "older ``SET`` + ``EXPIRE`` / store save", "≥ 1.8",
+             lambda v: v >= 1.8),
+            ("older_request_per_request", "older module's request / store request", "none",
+             None)):
+        text, values = both(name)
+        rows.append((label, text, goal, None if met is None else all(met(v) for v in values)))
+    for kind, label in (("get_session_info", "Odoo ``get_session_info``: Redis / files"),
+                        ("web_login", "Odoo ``/web/login``: Redis / files")):
+        value = odoo["redis_per_filesystem"][kind]
+        rows.append((label, "%.3f" % value, "≤ 1.02", value <= 1.02))
+    value = odoo["redis_commands_per_request"]["get_session_info"]
+    rows.append(("Redis commands per logged-in request", "%.2f" % value, "older: 3.0", value < 3.0))
+    value = migration["pipelined_per_one_at_a_time"]
+    rows.append(("migration: pipelined / one at a time", "%.1f" % value, "≥ 10", value >= 10))
+    peaks = sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0]))
+    growth = peaks[-1][1] / float(peaks[0][1])
+    rows.append(("migration memory peak, %s / %s" % (peaks[-1][0], peaks[0][0]),
+                 "%.2f" % growth, "flat (≈ 1)", growth < 1.5))
+    return rows
+
+
+def goals_table(results):
+    answer = {True: "yes", False: "**no**", None: "—"}
+    rows = [[figure, measured, goal, answer[met]] for figure, measured, goal, met in goals(results)]
+    return simple_table(["Figure", "Measured", "Goal", "Met"], rows)
+
+
+def bytes_table(store, odoo):
+    header = ["Bytes per session", "Redis ``MEMORY USAGE``", "Redis value", "Odoo 11 file"]
+    rows = []
+    for source, figures in (("synthetic", store["session_bytes"]), ("real, from Odoo", odoo["session_bytes"])):
+        for kind in ("logged_in", "anonymous"):
+            sizes = figures[kind]
+            rows.append(["%s, %s" % (kind.replace("_", "-"), source), str(sizes["redis_memory_usage"]),
+                         str(sizes["redis_value_bytes"]), str(sizes["file_bytes"])])
+    return simple_table(header, rows)
+
+
+def rst_report(results):
+    store, odoo, migration = results["store"], results["odoo"], results["migration"]
+    parts = [
+        machine_line(results),
+        "Session store, one process, µs per operation (median of %d batches × %d calls):"
+        % (store["batches"], store["calls_per_batch"]),
+        store_table(store),
+        "Through Odoo 11, two nodes side by side, ms per request (median of %d paired "
+        "batches × %d requests):" % (odoo["batches"], odoo["requests_per_batch"]),
+        odoo_table(odoo),
+        "Moving filesystem sessions to Redis:",
+        migration_table(migration),
+        bytes_table(store, odoo),
+        "Goals:",
+        goals_table(results),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def main():
+    source = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RESULTS, "latest.json")
+    target = sys.argv[2] if len(sys.argv) > 2 else os.path.join(RESULTS, "latest.rst")
+    with open(source) as handle:
+        results = json.load(handle)
+    with open(target, "w") as handle:
+        handle.write(rst_report(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,345 @@
+"""How close the Redis session store comes to the network's limit.
+
+One process, one private redis-server on loopback, one redis-py client
+(built by the addon's own ``make_client``, as Odoo uses it): the Redis PING
+round trip is the floor, and every store operation is compared with it in
+the same run, next to Odoo 11's filesystem store and to the older module's
+save (``SET`` then ``EXPIRE``). Prints µs per operation and ratios; it
+asserts nothing about timing.
+
+With ``bench/.venv-hiredis`` present (``bench/run`` makes it), the C parser
+``hiredis`` is measured too, in the same process: its site-packages folder
+is appended to ``sys.path`` so that only ``hiredis`` comes from it, and each
+client is pinned to one parser, so that the pure-Python figures stay pure.
+
+    .venv/bin/python bench/store_bench.py [--batches 35] [--calls 400] [--json FILE]
+"""
+import argparse
+import glob
+import itertools
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+from benchlib import BENCH, interleaved_medians, paired_ratio, private_redis, redis_calls, write_json
+
+try:
+    import hiredis  # noqa: F401
+except ImportError:
+    sys.path.extend(glob.glob(os.path.join(BENCH, ".venv-hiredis", "lib", "python3*", "site-packages")))
+
+import redis  # noqa: E402  (after hiredis became importable, or not)
+from redis._parsers import Encoder  # noqa: E402
+from redis.connection import (  # noqa: E402
+    HiredisRespSerializer,
+    PythonRespSerializer,
+    _HiredisParser,
+    _RESP2Parser,
+)
+from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
+from werkzeug.contrib.sessions import FilesystemSessionStore  # noqa: E402
+
+from odoo.http import OpenERPSession  # noqa: E402
+from session_redis.client import make_client  # noqa: E402
+from session_redis.codec import decode_session  # noqa: E402
+from session_redis.settings import load_settings  # noqa: E402
+from session_redis.store import RedisSessionStore, encode_with_times  # noqa: E402
+
+WEEK = 7 * 86400
+
+# What Odoo 11 keeps for a logged-in user (OpenERPSession.authenticate and
+# get_context) and for a visitor of /web/login (setup_db, setup_lang).
+LOGGED_IN = {
+    "db": "odoo_production",
+    "uid": 2,
+    "login": "admin",
+    "session_token": "5f0c0a3d9b8e47a1c2d6e0f4b7a9c3e1d8f2a6b0c4e7d1f3a5b9c2e6d0f4a8b1",
+    "context": {"lang": "en_US", "tz": "Europe/Brussels", "uid": 2},
+}
+ANONYMOUS = {"db": "odoo_production", "uid": None, "login": None, "session_token": None,
+             "context": {"lang": "en_US"}}
+
+PARSERS = {
+    # name: (reply parser, command packer factory)
+    "python": (_RESP2Parser, lambda: PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)),
+    "hiredis": (_HiredisParser, HiredisRespSerializer),
+}
+
+
+def fresh(content):
+    """A deep enough copy: the context dict must not be shared between sessions."""
+    copy = dict(content)
+    copy["context"] = dict(content["context"])
+    return copy
+
+
+def addon_client(server, parser):
+    """The client Odoo would get from these settings, pinned to ``parser``."""
+    settings = load_settings({"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": server.url})
+    client = make_client(settings)
+    parser_class, packer = PARSERS[parser]
+    client.connection_pool.connection_kwargs.update(parser_class=parser_class, command_packer=packer())
+    client.connection_pool.disconnect()
+    return client
+
+
+def stored_session(store, content):
+    """Save a new session with ``content``; return its id."""
+    session = store.new()
+    session.update(fresh(content))
+    store.save(session)
+    return session.sid
+
+
+class SteppingClock(object):
+    """A clock that jumps past the touch interval at each reading, so that
+    every save of the store using it is a due sliding refresh."""
+
+    def __init__(self, step):
+        self.now = time.time()
+        self.step = step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def redis_cases(server, parser):
+    """The timed operations on one client; names match the report."""
+    client = addon_client(server, parser)
+    store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK)
+    sliding_store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK,
+                                      touch_interval=60, clock=SteppingClock(61))
+
+    load_sid = stored_session(store, LOGGED_IN)
+    assert store.get(load_sid).uid == 2, "the stored session did not load"
+
+    changing = store.get(stored_session(store, LOGGED_IN))
+    languages = itertools.cycle(["fr_BE", "en_US"])
+
+    def save_a_change():
+        changing["context"]["lang"] = next(languages)
+        store.save(changing)
+
+    unchanged = store.get(stored_session(store, LOGGED_IN))
+    unchanged.modified = True  # Odoo 11 marks it modified on almost every request
+    refreshed = sliding_store.get(stored_session(sliding_store, LOGGED_IN))
+
+    older_key = "session:%s" % ("0" * 40)
+    older_content = fresh(LOGGED_IN)
+    same_bytes = encode_with_times(older_content, time.time(), time.time())
+
+    def older_module_commands():
+        """The older module's two commands, with the bytes this store writes."""
+        client.set(older_key, same_bytes)
+        client.expire(older_key, WEEK)
+
+    def older_module_save():
+        """camptocamp's session_redis save: plain json.dumps, SET, then EXPIRE."""
+        client.set(older_key, json.dumps(older_content).encode("utf-8"))
+        client.expire(older_key, WEEK)
+
+    request_sid = stored_session(store, LOGGED_IN)
+    older_request_key = "session:%s" % ("1" * 40)
+    client.set(older_request_key, json.dumps(older_content).encode("utf-8"), ex=WEEK)
+
+    def request():
+        """A logged-in Odoo request that changes nothing: load, then the
+        save Odoo asks for because it marked the session modified."""
+        session = store.get(request_sid)
+        session.modified = True
+        store.save(session)
+
+    def older_module_request():
+        """The same request with the older module: GET, SET, EXPIRE."""
+        session = OpenERPSession(json.loads(client.get(older_request_key)), "1" * 40, False)
+        client.set(older_request_key, json.dumps(dict(session)).encode("utf-8"))
+        client.expire(older_request_key, WEEK)
+
+    return client, {
+        "ping": client.ping,
+        "load": lambda: store.get(load_sid),
+        "save": save_a_change,
+        "unchanged_save": lambda: store.save(unchanged),
+        "sliding_refresh": lambda: sliding_store.save(refreshed),
+        "older_set_expire": older_module_commands,
+        "older_whole_save": older_module_save,
+        "request": request,
+        "older_request": older_module_request,
+    }
+
+
+def filesystem_cases(folder):
+    """Odoo 11's own store, as ``odoo.http.Root.session_store`` builds it."""
+    store = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    loaded_sid = stored_session(store, LOGGED_IN)
+    changing = store.get(stored_session(store, LOGGED_IN))
+    languages = itertools.cycle(["fr_BE", "en_US"])
+
+    def save_a_change():
+        changing["context"]["lang"] = next(languages)
+        store.save(changing)
+
+    return {"load": lambda: store.get(loaded_sid), "save": save_a_change}
+
+
+def codec_cases():
+    """The JSON share of a load and a save, without Redis: what separates
+    them from a PING on a fast network."""
+    content = fresh(LOGGED_IN)
+    stored = encode_with_times(content, time.time(), time.time())
+    return {"encode": lambda: encode_with_times(content, 1.0, 2.0),
+            "decode": lambda: decode_session(stored)}
+
+
+def commands_per_call(client, cases, calls=500):
+    """Redis commands each operation sends (untimed pass)."""
+    counts = {}
+    for name, operation in cases.items():
+        client.config_resetstat()
+        for _ in range(calls):
+            operation()
+        counts[name] = sum(redis_calls(client).values()) / float(calls)
+    return counts
+
+
+def session_sizes(server, folder):
+    """Bytes per session: Redis's MEMORY USAGE and value length, and the
+    size of Odoo 11's pickle file."""
+    client = server.client()
+    store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK)
+    files = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    sizes = {}
+    for kind, content in (("logged_in", LOGGED_IN), ("anonymous", ANONYMOUS)):
+        key = store.key(stored_session(store, content))
+        file_sid = stored_session(files, content)
+        sizes[kind] = {
+            "redis_memory_usage": client.memory_usage(key, samples=0),
+            "redis_value_bytes": client.strlen(key),
+            "file_bytes": os.path.getsize(files.get_session_filename(file_sid)),
+        }
+    return sizes
+
+
+RATIOS = [
+    # (name, numerator, denominator): "{p}" stands for the parser
+    ("load_per_ping", "{p}/load", "{p}/ping"),
+    ("save_per_ping", "{p}/save", "{p}/ping"),
+    ("older_set_expire_per_save", "{p}/older_set_expire", "{p}/save"),
+    ("older_whole_save_per_save", "{p}/older_whole_save", "{p}/save"),
+    ("older_request_per_request", "{p}/older_request", "{p}/request"),
+    ("filesystem_load_per_load", "filesystem/load", "{p}/load"),
+    ("filesystem_save_per_save", "filesystem/save", "{p}/save"),
+]
+
+
+def ratios(samples, parser):
+    """Each ratio as the median of the batches' own ratios (paired)."""
+    return {name: paired_ratio(samples[top.format(p=parser)], samples[bottom.format(p=parser)])
+            for name, top, bottom in RATIOS}
+
+
+def run(batches, calls):
+    parsers = ["python"] + (["hiredis"] if HIREDIS_AVAILABLE else [])
+    folder = tempfile.mkdtemp(prefix="session-redis-bench-files-")
+    try:
+        with private_redis() as server:
+            cases, clients = {}, {}
+            for parser in parsers:
+                clients[parser], parser_cases = redis_cases(server, parser)
+                cases.update(("%s/%s" % (parser, name), op) for name, op in parser_cases.items())
+            cases.update(("filesystem/%s" % name, op) for name, op in filesystem_cases(folder).items())
+            cases.update(("codec/%s" % name, op) for name, op in codec_cases().items())
+            interleaved_medians(cases, 1, max(1, calls // 10))  # warm-up, discarded
+            medians, samples = interleaved_medians(cases, batches, calls)
+            commands = commands_per_call(
+                clients["python"], {name: op for name, op in cases.items() if name.startswith("python/")})
+            sizes = session_sizes(server, folder)
+            server_info = server.client().info("server")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "batches": batches,
+        "calls_per_batch": calls,
+        "microseconds": medians,
+        "samples": samples,
+        "commands_per_call": {name.split("/", 1)[1]: value for name, value in commands.items()},
+        "ratios": {parser: ratios(samples, parser) for parser in parsers},
+        "session_bytes": sizes,
+        "versions": {
+            "python": platform.python_version(),
+            "redis_server": server_info["redis_version"],
+            "redis_py": redis.__version__,
+            "hiredis": _hiredis_version(),
+        },
+    }
+
+
+def _hiredis_version():
+    try:
+        import hiredis
+    except ImportError:
+        return None
+    return hiredis.__version__
+
+
+LABELS = [
+    ("ping", "PING round trip (the limit)"),
+    ("load", "load: get() of a logged-in session"),
+    ("save", "save of a real change (one SET ... EX)"),
+    ("unchanged_save", "save with nothing changed"),
+    ("sliding_refresh", "sliding refresh (touch due)"),
+    ("older_set_expire", "older module: SET + EXPIRE of the same bytes"),
+    ("older_whole_save", "older module: json.dumps + SET + EXPIRE"),
+    ("request", "request: load + unchanged save"),
+    ("older_request", "older module's request: GET, SET, EXPIRE"),
+]
+
+
+def report(figures):
+    medians = figures["microseconds"]
+    parsers = list(figures["ratios"])
+    print("Session store, µs per operation (median of %d batches x %d calls), one process, "
+          "private Redis %s on loopback" % (figures["batches"], figures["calls_per_batch"],
+                                            figures["versions"]["redis_server"]))
+    print("  %-42s" % "" + "".join("%14s" % parser for parser in parsers) + "   Redis commands")
+    for name, label in LABELS:
+        row = "".join("%14.1f" % medians["%s/%s" % (parser, name)] for parser in parsers)
+        print("  %-42s%s   %.2f" % (label, row, figures["commands_per_call"][name]))
+    for name in ("load", "save"):
+        print("  %-42s%14.1f" % ("Odoo 11 filesystem store: " + name, medians["filesystem/" + name]))
+    for name in ("encode", "decode"):
+        print("  %-42s%14.1f" % ("this store's JSON codec alone: " + name, medians["codec/" + name]))
+    print("Ratios (goal)")
+    for parser in parsers:
+        parser_ratios = figures["ratios"][parser]
+        print("  %-8s load/PING %.2f (<= 1.2)   save/PING %.2f (<= 1.2)   (SET+EXPIRE)/save %.2f (>= 1.8)"
+              % (parser, parser_ratios["load_per_ping"], parser_ratios["save_per_ping"],
+                 parser_ratios["older_set_expire_per_save"]))
+        print("  %-8s older whole save/save %.2f   older request/request %.2f" % (
+            "", parser_ratios["older_whole_save_per_save"], parser_ratios["older_request_per_request"]))
+    print("Bytes per session")
+    for kind, sizes in figures["session_bytes"].items():
+        print("  %-10s Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes"
+              % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"]))
+    if not HIREDIS_AVAILABLE:
+        print("(hiredis not measured: run bench/run once to create bench/.venv-hiredis)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, default=35)
+    parser.add_argument("--calls", type=int, default=400, help="calls per batch and operation")
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args()
+    figures = run(options.batches, options.calls)
+    report(figures)
+    write_json(options.json, figures)
+
+
+if __name__ == "__main__":
+    main()
