@@ -46,8 +46,9 @@ def read_session_file(path):
     return data
 
 
-def copy_fs_sessions(folder, store, batch=BATCH):
-    """Copy every readable session file of ``folder`` into ``store``."""
+def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
+    """Copy every readable session file of ``folder`` into ``store``;
+    ``progress(sessions sent so far)`` is called after each batch."""
     copied = already = unreadable = 0
     pipe = store.redis.pipeline(transaction=False)
     now = store.clock()
@@ -61,17 +62,20 @@ def copy_fs_sessions(folder, store, batch=BATCH):
         ttl = ttl_for(data, store.expiration, store.expiration_anonymous)
         pipe.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True)
         if len(pipe) >= batch:
-            copied, already = _flush(pipe, copied, already)
+            copied, already = _flush(pipe, copied, already, progress)
     if len(pipe):
-        copied, already = _flush(pipe, copied, already)
+        copied, already = _flush(pipe, copied, already, progress)
     return CopyResult(copied, already, unreadable)
 
 
-def _flush(pipe, copied, already):
+def _flush(pipe, copied, already, progress):
     """Send the queued SET NX commands; count what was written or kept."""
     results = pipe.execute()
     written = sum(1 for done in results if done)
-    return copied + written, already + len(results) - written
+    copied, already = copied + written, already + len(results) - written
+    if progress:
+        progress(copied + already)
+    return copied, already
 
 
 def purge_fs_sessions(folder):

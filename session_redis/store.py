@@ -195,7 +195,7 @@ class RedisSessionStore(SessionStore):
     def list(self):
         """Ids of the stored sessions of this prefix (SCAN, never KEYS)."""
         start = self.key("")
-        pattern = _glob_escape(start) + "*"
+        pattern = glob_escape(start) + "*"
         sids = []
         for key in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
             sid = key.decode("utf-8", "replace")[len(start):]
@@ -258,6 +258,6 @@ def _loaded(session):
     return loaded if loaded is not None and loaded.sid == session.sid else None
 
 
-def _glob_escape(text):
+def glob_escape(text):
     """Escape the characters Redis's MATCH treats as patterns."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)

@@ -13,6 +13,7 @@ from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from session_redis.cli import operations
 from session_redis.cli.progress import Progress
+from session_redis.migration import copy_fs_sessions
 from session_redis.store import META, RedisSessionStore, legacy_session_key, session_key
 from tests.servers import LAUNCHER, REPO, free_port
 from tests.topologies import Cluster, running
@@ -314,7 +315,7 @@ def test_operations_report_progress_per_batch(redis_client, tmp_path):
         new_session(files, uid=2, login="demo")
     store = make_store(redis_client)
     copied = []
-    result = operations.copy_with_progress(str(tmp_path), store, batch=2, progress=copied.append)
+    result = copy_fs_sessions(str(tmp_path), store, batch=2, progress=copied.append)
     assert result == (5, 0, 0)
     assert copied == [2, 4, 5]
     scanned = []

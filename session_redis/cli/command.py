@@ -27,7 +27,7 @@ from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from .. import odoo_patch
 from ..client import REDIS_ERRORS, make_client
-from ..migration import purge_fs_sessions, session_files
+from ..migration import copy_fs_sessions, purge_fs_sessions, session_files
 from ..settings import SettingError, describe, load_settings
 from . import operations
 from .progress import Progress
@@ -234,7 +234,7 @@ def run_copy_fs(options):
                                              result.already_in_redis, result.unreadable))
         return
     with Progress("session files sent") as progress:
-        result = operations.copy_with_progress(folder, store, progress=progress)
+        result = copy_fs_sessions(folder, store, progress=progress)
     say("copied %s from %s; skipped %d already in Redis and %d unreadable" % (
         counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable))
 

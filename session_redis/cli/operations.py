@@ -14,12 +14,11 @@ show them and a revocation must reach them.
 handled so far, after each batch.
 """
 import collections
-import copy
 import os
 
 from ..codec import CorruptData, decode_session
-from ..migration import CopyResult, copy_fs_sessions, read_session_file, session_files
-from ..store import META, SCAN_BATCH, _glob_escape, legacy_session_key
+from ..migration import CopyResult, read_session_file, session_files
+from ..store import META, SCAN_BATCH, glob_escape, legacy_session_key
 
 BATCH = 500
 HOUR = 3600
@@ -55,7 +54,7 @@ def session_keys(store):
         starts.append(legacy_session_key("", store.prefix))
     for start in starts:
         seen = set()
-        for key in store.redis.scan_iter(match=_glob_escape(start) + "*", count=SCAN_BATCH):
+        for key in store.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
             sid = _text(key)[len(start):]
             if store.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
                 seen.add(bytes.fromhex(sid))
@@ -159,53 +158,6 @@ def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
         seen += len(files)
         progress(seen)
     return CopyResult(would_copy, already, unreadable)
-
-
-class _CountingPipeline(object):
-    """A pipeline reporting how many commands it has sent so far."""
-
-    def __init__(self, pipe, counter):
-        self._pipe = pipe
-        self._counter = counter
-
-    def execute(self, *args, **kwargs):
-        results = self._pipe.execute(*args, **kwargs)
-        self._counter(len(results))
-        return results
-
-    def __len__(self):
-        return len(self._pipe)
-
-    def __getattr__(self, name):
-        return getattr(self._pipe, name)
-
-
-class _CountingClient(object):
-    """A client whose pipelines report progress, everything else untouched."""
-
-    def __init__(self, client, counter):
-        self._client = client
-        self._counter = counter
-
-    def pipeline(self, *args, **kwargs):
-        return _CountingPipeline(self._client.pipeline(*args, **kwargs), self._counter)
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-
-def copy_with_progress(folder, store, batch=BATCH, progress=_no_progress):
-    """:func:`copy_fs_sessions` itself, reporting after each pipelined batch
-    (it has no progress hook: its store gets a client that counts)."""
-    sent = [0]
-
-    def count(commands):
-        sent[0] += commands
-        progress(sent[0])
-
-    counting_store = copy.copy(store)
-    counting_store.redis = _CountingClient(store.redis, count)
-    return copy_fs_sessions(folder, counting_store, batch=batch)
 
 
 def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_progress):
