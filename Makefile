@@ -1,11 +1,20 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test load bench venv clean
+.PHONY: run test lint format load bench venv clean
 
 run:
 	tools/run-demo
 
-test: venv
+test: lint
 	.venv/bin/python -m pytest
+
+# Lint and format rules: pyproject.toml. `make format` rewrites the code.
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: venv
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
 
 # The long load test: 20 clients for 60 s over two prefork nodes.
 load: venv

@@ -5,6 +5,7 @@ finds it with no ``--addons-path``; the distribution is named
 ``odoo11-addon-session_redis`` after the community's convention, and its
 version and dependencies come from ``__manifest__.py``.
 """
+
 import ast
 import os
 

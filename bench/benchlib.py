@@ -7,6 +7,7 @@ Importing this module puts the repository root on ``sys.path`` (so that
 ``ODOO_SESSION_REDIS*`` variable: the addon reads them when imported, and a
 benchmark must measure its own settings, never the caller's.
 """
+
 import contextlib
 import gc
 import json
@@ -73,7 +74,7 @@ def redis_calls(client, exclude=("config", "info")):
     stats = client.info("commandstats")
     calls = {}
     for name, stat in stats.items():
-        command = name[len("cmdstat_"):]
+        command = name[len("cmdstat_") :]
         if command.split("|")[0] not in exclude:
             calls[command] = stat["calls"]
     return calls

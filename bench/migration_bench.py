@@ -12,6 +12,7 @@ does not grow with the number of sessions. Asserts nothing about timing.
 
     .venv/bin/python bench/migration_bench.py [--sessions 100000] [--json FILE]
 """
+
 import argparse
 import os
 import resource
@@ -21,23 +22,31 @@ import time
 import tracemalloc
 
 from benchlib import private_redis, ratio, write_json
-
 from odoo.http import OpenERPSession
+from werkzeug.contrib.sessions import FilesystemSessionStore
+
 from session_redis.migration import copy_fs_sessions, read_session_file, session_files
 from session_redis.store import RedisSessionStore, encode_with_times, ttl_for
-from werkzeug.contrib.sessions import FilesystemSessionStore
 
 
 def odoo_session_content(number):
     """What Odoo 11 keeps: a logged-in user, or every fifth a visitor."""
     if number % 5 == 4:
-        return {"db": "odoo_production", "uid": None, "login": None, "session_token": None,
-                "context": {"lang": "en_US"}}
+        return {
+            "db": "odoo_production",
+            "uid": None,
+            "login": None,
+            "session_token": None,
+            "context": {"lang": "en_US"},
+        }
     uid = 2 + number % 300
-    return {"db": "odoo_production", "uid": uid, "login": "user%d@example.com" % uid,
-            "session_token": "%064x" % (number * 2654435761),
-            "context": {"lang": "fr_BE" if number % 3 else "en_US", "tz": "Europe/Brussels",
-                        "uid": uid}}
+    return {
+        "db": "odoo_production",
+        "uid": uid,
+        "login": "user%d@example.com" % uid,
+        "session_token": "%064x" % (number * 2654435761),
+        "context": {"lang": "fr_BE" if number % 3 else "en_US", "tz": "Europe/Brussels", "uid": uid},
+    }
 
 
 def write_session_files(folder, count):
@@ -87,8 +96,9 @@ def timed(copy, folder, store, expected):
     seconds = time.perf_counter() - start
     copied = result if isinstance(result, int) else result.copied
     if copy is not read_and_encode_only and (copied != expected or store.redis.dbsize() != expected):
-        raise RuntimeError("copied %s sessions, %d keys, expected %d"
-                           % (copied, store.redis.dbsize(), expected))
+        raise RuntimeError(
+            "copied %s sessions, %d keys, expected %d" % (copied, store.redis.dbsize(), expected)
+        )
     return {"seconds": seconds, "sessions_per_second": expected / seconds}
 
 
@@ -134,8 +144,9 @@ def run(count):
         "read_and_encode_only": without_redis,
         "one_at_a_time": one_at_a_time,
         "pipelined": pipelined,
-        "pipelined_per_one_at_a_time": ratio(pipelined["sessions_per_second"],
-                                             one_at_a_time["sessions_per_second"]),
+        "pipelined_per_one_at_a_time": ratio(
+            pipelined["sessions_per_second"], one_at_a_time["sessions_per_second"]
+        ),
         "tracemalloc_peak_bytes": {str(size): peak for size, peak in peaks.items()},
         "max_rss_kib_before_and_after_pipelined_copy": [rss_before, rss_after],
         "redis_used_memory_bytes": redis_memory,
@@ -144,21 +155,31 @@ def run(count):
 
 def report(figures):
     count = figures["sessions"]
-    print("Moving %d filesystem sessions to Redis (writing the files took %.1f s)"
-          % (count, figures["writing_files_seconds"]))
-    for name, label in (("read_and_encode_only", "reading + encoding alone, no Redis"),
-                        ("one_at_a_time", "one SET per round trip"),
-                        ("pipelined", "copy_fs_sessions (pipelined, streamed)")):
-        print("  %-40s %9.0f sessions/s (%.1f s)" % (label, figures[name]["sessions_per_second"],
-                                                   figures[name]["seconds"]))
+    print(
+        "Moving %d filesystem sessions to Redis (writing the files took %.1f s)"
+        % (count, figures["writing_files_seconds"])
+    )
+    for name, label in (
+        ("read_and_encode_only", "reading + encoding alone, no Redis"),
+        ("one_at_a_time", "one SET per round trip"),
+        ("pipelined", "copy_fs_sessions (pipelined, streamed)"),
+    ):
+        print(
+            "  %-40s %9.0f sessions/s (%.1f s)"
+            % (label, figures[name]["sessions_per_second"], figures[name]["seconds"])
+        )
     print("  pipelined / one at a time: %.1fx (goal >= 10x)" % figures["pipelined_per_one_at_a_time"])
-    peaks = ", ".join("%s sessions: %.0f KiB" % (size, peak / 1024.0)
-                      for size, peak in figures["tracemalloc_peak_bytes"].items())
+    peaks = ", ".join(
+        "%s sessions: %.0f KiB" % (size, peak / 1024.0)
+        for size, peak in figures["tracemalloc_peak_bytes"].items()
+    )
     before, after = figures["max_rss_kib_before_and_after_pipelined_copy"]
     print("  copy_fs_sessions tracemalloc peak: %s" % peaks)
     print("  process max RSS before / after the pipelined copy: %d / %d KiB" % (before, after))
-    print("  Redis used_memory with all sessions: %.1f MiB (%.0f bytes per session)"
-          % (figures["redis_used_memory_bytes"] / 1048576.0, figures["redis_used_memory_bytes"] / float(count)))
+    print(
+        "  Redis used_memory with all sessions: %.1f MiB (%.0f bytes per session)"
+        % (figures["redis_used_memory_bytes"] / 1048576.0, figures["redis_used_memory_bytes"] / float(count))
+    )
 
 
 def main():

@@ -12,6 +12,7 @@ commandstats`` after ``CONFIG RESETSTAT``); asserts nothing about timing.
 
     .venv/bin/python bench/odoo_bench.py [--batches 25] [--requests 20] [--json FILE]
 """
+
 import argparse
 import json
 import os
@@ -22,7 +23,6 @@ import time
 import uuid
 
 import requests
-
 from benchlib import paired_ratio, private_redis, redis_calls, write_json
 
 from session_redis.store import session_key
@@ -41,8 +41,11 @@ class Visitor(object):
         self.http.cookies.set("session_id", session_id)
 
     def session_info(self):
-        response = self.http.post(self.node.url + "/web/session/get_session_info", timeout=30,
-                                  json={"jsonrpc": "2.0", "method": "call", "params": {}})
+        response = self.http.post(
+            self.node.url + "/web/session/get_session_info",
+            timeout=30,
+            json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        )
         if response.status_code != 200 or "result" not in response.json():
             raise RuntimeError("get_session_info failed: %s %s" % (response.status_code, response.text[:300]))
 
@@ -55,8 +58,10 @@ class Visitor(object):
 def visitors(node):
     """A logged-in user and an anonymous visitor of ``node``."""
     anonymous_sid = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
-    return {"get_session_info": Visitor(node, node.login()).session_info,
-            "web_login": Visitor(node, anonymous_sid).login_page}
+    return {
+        "get_session_info": Visitor(node, node.login()).session_info,
+        "web_login": Visitor(node, anonymous_sid).login_page,
+    }
 
 
 def milliseconds_per_request(send, count):
@@ -84,7 +89,7 @@ def measure(nodes, redis_client, batches, count):
     order = list(sends)
     for batch in range(batches):
         for kind in sends["redis"]:
-            for store in order[batch % 2:] + order[:batch % 2]:
+            for store in order[batch % 2 :] + order[: batch % 2]:
                 if store == "redis":
                     redis_client.config_resetstat()
                 samples[store][kind].append(milliseconds_per_request(sends[store][kind], count))
@@ -102,14 +107,17 @@ def session_sizes(nodes, redis_client):
     anonymous = requests.get(nodes["redis"].url + "/web/login", timeout=30).cookies["session_id"]
     for kind, sid in (("logged_in", logged_in), ("anonymous", anonymous)):
         key = session_key(sid)
-        sizes[kind] = {"redis_memory_usage": redis_client.memory_usage(key, samples=0),
-                       "redis_value_bytes": redis_client.strlen(key),
-                       "redis_keys_in_value": sorted(json.loads(redis_client.get(key)))}
+        sizes[kind] = {
+            "redis_memory_usage": redis_client.memory_usage(key, samples=0),
+            "redis_value_bytes": redis_client.strlen(key),
+            "redis_keys_in_value": sorted(json.loads(redis_client.get(key))),
+        }
     fs = nodes["filesystem"]
-    for kind, sid in (("logged_in", fs.login()),
-                      ("anonymous", requests.get(fs.url + "/web/login", timeout=30).cookies["session_id"])):
-        sizes[kind]["file_bytes"] = os.path.getsize(
-            os.path.join(fs.session_folder, "werkzeug_%s.sess" % sid))
+    for kind, sid in (
+        ("logged_in", fs.login()),
+        ("anonymous", requests.get(fs.url + "/web/login", timeout=30).cookies["session_id"]),
+    ):
+        sizes[kind]["file_bytes"] = os.path.getsize(os.path.join(fs.session_folder, "werkzeug_%s.sess" % sid))
     return sizes
 
 
@@ -123,11 +131,15 @@ def run(batches, count):
         database_seconds = time.monotonic() - started
         filestore = os.path.join(folder, "init", "filestore")
         with private_redis() as server:
-            nodes["redis"] = OdooNode(database, os.path.join(folder, "redis-node"),
-                                      {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": server.url},
-                                      filestore=filestore)
-            nodes["filesystem"] = OdooNode(database, os.path.join(folder, "filesystem-node"), {},
-                                           filestore=filestore)
+            nodes["redis"] = OdooNode(
+                database,
+                os.path.join(folder, "redis-node"),
+                {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": server.url},
+                filestore=filestore,
+            )
+            nodes["filesystem"] = OdooNode(
+                database, os.path.join(folder, "filesystem-node"), {}, filestore=filestore
+            )
             for node in nodes.values():
                 node.start()
             client = server.client()
@@ -140,16 +152,20 @@ def run(batches, count):
             node.stop()
         drop_database(database)
         shutil.rmtree(folder, ignore_errors=True)
-    medians = {store: {kind: statistics.median(values) for kind, values in kinds.items()}
-               for store, kinds in samples.items()}
+    medians = {
+        store: {kind: statistics.median(values) for kind, values in kinds.items()}
+        for store, kinds in samples.items()
+    }
     return {
         "batches": batches,
         "requests_per_batch": count,
         "database_creation_seconds": database_seconds,
         "milliseconds": medians,
         "samples": samples,
-        "redis_per_filesystem": {kind: paired_ratio(samples["redis"][kind], samples["filesystem"][kind])
-                                 for kind in medians["redis"]},
+        "redis_per_filesystem": {
+            kind: paired_ratio(samples["redis"][kind], samples["filesystem"][kind])
+            for kind in medians["redis"]
+        },
         "redis_commands_per_request": per_request,
         "redis_commands": commands,
         "older_module_commands_per_request": OLDER_MODULE_COMMANDS,
@@ -158,23 +174,42 @@ def run(batches, count):
 
 
 def report(figures):
-    print("Through Odoo 11, ms per request (median of %d paired batches x %d requests; "
-          "database created in %.0f s)" % (figures["batches"], figures["requests_per_batch"],
-                                           figures["database_creation_seconds"]))
-    print("  %-34s %10s %12s %16s %22s" % ("", "Redis", "filesystem", "Redis/files",
-                                           "Redis commands/request"))
-    for kind, label in (("get_session_info", "logged-in get_session_info (RPC)"),
-                        ("web_login", "GET /web/login (visitor)")):
-        print("  %-34s %10.2f %12.2f %16.3f %12.2f (older module: %.1f)" % (
-            label, figures["milliseconds"]["redis"][kind], figures["milliseconds"]["filesystem"][kind],
-            figures["redis_per_filesystem"][kind], figures["redis_commands_per_request"][kind],
-            figures["older_module_commands_per_request"]))
+    print(
+        "Through Odoo 11, ms per request (median of %d paired batches x %d requests; "
+        "database created in %.0f s)"
+        % (figures["batches"], figures["requests_per_batch"], figures["database_creation_seconds"])
+    )
+    print(
+        "  %-34s %10s %12s %16s %22s" % ("", "Redis", "filesystem", "Redis/files", "Redis commands/request")
+    )
+    for kind, label in (
+        ("get_session_info", "logged-in get_session_info (RPC)"),
+        ("web_login", "GET /web/login (visitor)"),
+    ):
+        print(
+            "  %-34s %10.2f %12.2f %16.3f %12.2f (older module: %.1f)"
+            % (
+                label,
+                figures["milliseconds"]["redis"][kind],
+                figures["milliseconds"]["filesystem"][kind],
+                figures["redis_per_filesystem"][kind],
+                figures["redis_commands_per_request"][kind],
+                figures["older_module_commands_per_request"],
+            )
+        )
     print("  Redis/files: median of the paired batches' ratios; goal <= 1.02")
     print("  Redis commands by name: %s" % figures["redis_commands"])
     for kind, sizes in figures["session_bytes"].items():
-        print("  real %-10s session: Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes; keys %s"
-              % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"],
-                 ", ".join(sizes["redis_keys_in_value"])))
+        print(
+            "  real %-10s session: Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes; keys %s"
+            % (
+                kind,
+                sizes["redis_memory_usage"],
+                sizes["redis_value_bytes"],
+                sizes["file_bytes"],
+                ", ".join(sizes["redis_keys_in_value"]),
+            )
+        )
 
 
 def main():

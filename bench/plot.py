@@ -7,6 +7,7 @@ needs; it only reads the JSON that ``run_all.py`` wrote.
 
     bench/.venv-plot/bin/python bench/plot.py results/latest.json results/latest.png
 """
+
 import json
 import os
 import sys
@@ -35,8 +36,9 @@ COLOURS = {"python": "#4c72b0", "hiredis": "#55a868", "filesystem": "#c44e52", "
 def label_bars(axes, bars, text_format):
     for bar in bars:
         width = bar.get_width()
-        axes.text(width, bar.get_y() + bar.get_height() / 2, " " + text_format % width,
-                  va="center", fontsize=8)
+        axes.text(
+            width, bar.get_y() + bar.get_height() / 2, " " + text_format % width, va="center", fontsize=8
+        )
 
 
 def store_panel(axes, store):
@@ -47,12 +49,15 @@ def store_panel(axes, store):
     for index, parser in enumerate(measured):
         values = [micro["%s/%s" % (parser, name)] for name, _label in STORE_BARS] + [0, 0]
         positions = [row + index * height for row in range(len(names))]
-        bars = axes.barh(positions, values, height, label="Redis, %s parser" % parser,
-                         color=COLOURS[parser])
+        bars = axes.barh(positions, values, height, label="Redis, %s parser" % parser, color=COLOURS[parser])
         label_bars(axes, [bar for bar in bars if bar.get_width()], "%.0f")
-    files = axes.barh([len(STORE_BARS), len(STORE_BARS) + 1],
-                      [micro["filesystem/load"], micro["filesystem/save"]], height,
-                      label="Odoo 11 files", color=COLOURS["filesystem"])
+    files = axes.barh(
+        [len(STORE_BARS), len(STORE_BARS) + 1],
+        [micro["filesystem/load"], micro["filesystem/save"]],
+        height,
+        label="Odoo 11 files",
+        color=COLOURS["filesystem"],
+    )
     label_bars(axes, files, "%.0f")
     axes.set_yticks([row + height * (len(measured) - 1) / 2 for row in range(len(names))])
     axes.set_yticklabels(names, fontsize=9)
@@ -68,16 +73,31 @@ def odoo_panel(axes, odoo):
     width = 0.38
     for index, store in enumerate(("redis", "filesystem")):
         values = [odoo["milliseconds"][store][kind] for kind, _label in kinds]
-        bars = axes.bar([row + index * width for row in range(len(kinds))], values, width,
-                        label="Redis sessions" if store == "redis" else "filesystem sessions",
-                        color=COLOURS[store])
+        bars = axes.bar(
+            [row + index * width for row in range(len(kinds))],
+            values,
+            width,
+            label="Redis sessions" if store == "redis" else "filesystem sessions",
+            color=COLOURS[store],
+        )
         for bar in bars:
-            axes.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), "%.2f" % bar.get_height(),
-                      ha="center", va="bottom", fontsize=8)
+            axes.text(
+                bar.get_x() + bar.get_width() / 2,
+                bar.get_height(),
+                "%.2f" % bar.get_height(),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     axes.set_xticks([row + width / 2 for row in range(len(kinds))])
-    axes.set_xticklabels(["%s\nRedis/files %.3f, %.2f Redis cmd/req" % (
-        label, odoo["redis_per_filesystem"][kind], odoo["redis_commands_per_request"][kind])
-        for kind, label in kinds], fontsize=9)
+    axes.set_xticklabels(
+        [
+            "%s\nRedis/files %.3f, %.2f Redis cmd/req"
+            % (label, odoo["redis_per_filesystem"][kind], odoo["redis_commands_per_request"][kind])
+            for kind, label in kinds
+        ],
+        fontsize=9,
+    )
     axes.set_ylabel("ms per request (median)")
     axes.set_title("Through Odoo 11: two nodes side by side")
     axes.legend(fontsize=8, loc="upper left")
@@ -85,17 +105,21 @@ def odoo_panel(axes, odoo):
 
 
 def migration_panel(axes, migration):
-    rows = [("read_and_encode_only", "reading + encoding\nalone, no Redis", "#8c8c8c"),
-            ("one_at_a_time", "one SET per\nround trip", "#dd8452"),
-            ("pipelined", "copy_fs_sessions\n(pipelined)", "#4c72b0")]
+    rows = [
+        ("read_and_encode_only", "reading + encoding\nalone, no Redis", "#8c8c8c"),
+        ("one_at_a_time", "one SET per\nround trip", "#dd8452"),
+        ("pipelined", "copy_fs_sessions\n(pipelined)", "#4c72b0"),
+    ]
     values = [migration[name]["sessions_per_second"] for name, _label, _colour in rows]
     bars = axes.barh(range(len(rows)), values, color=[colour for _n, _l, colour in rows])
     label_bars(axes, bars, "%.0f/s")
     axes.set_yticks(range(len(rows)))
     axes.set_yticklabels([label for _name, label, _colour in rows], fontsize=9)
     axes.invert_yaxis()
-    peaks = ", ".join("%s: %.0f KiB" % (size, peak / 1024.0) for size, peak in
-                      sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0])))
+    peaks = ", ".join(
+        "%s: %.0f KiB" % (size, peak / 1024.0)
+        for size, peak in sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0]))
+    )
     axes.set_xlabel("sessions per second (higher is better)\ncopy's memory peak by sessions copied: " + peaks)
     axes.set_title("Moving %d filesystem sessions to Redis" % migration["sessions"])
     axes.margins(x=0.2)
@@ -104,10 +128,17 @@ def migration_panel(axes, migration):
 def goals_panel(axes, results):
     axes.axis("off")
     rows = goals(results)
-    cells = [[figure.replace("``", ""), measured, goal, {True: "yes", False: "no", None: "-"}[met]]
-             for figure, measured, goal, met in rows]
-    table = axes.table(cellText=cells, colLabels=["Figure", "Measured", "Goal", "Met"],
-                       colWidths=[0.5, 0.24, 0.16, 0.1], bbox=[0, 0.1, 1, 0.85], cellLoc="left")
+    cells = [
+        [figure.replace("``", ""), measured, goal, {True: "yes", False: "no", None: "-"}[met]]
+        for figure, measured, goal, met in rows
+    ]
+    table = axes.table(
+        cellText=cells,
+        colLabels=["Figure", "Measured", "Goal", "Met"],
+        colWidths=[0.5, 0.24, 0.16, 0.1],
+        bbox=[0, 0.1, 1, 0.85],
+        cellLoc="left",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     for row, (_figure, _measured, _goal, met) in enumerate(rows, start=1):
@@ -125,8 +156,13 @@ def main():
     odoo_panel(axes[0][1], results["odoo"])
     migration_panel(axes[1][0], results["migration"])
     goals_panel(axes[1][1], results)
-    figure.suptitle("session_redis benchmarks" + (" (quick run)" if results.get("quick") else "")
-                    + "\n" + machine_line(results).replace("``", ""), fontsize=10)
+    figure.suptitle(
+        "session_redis benchmarks"
+        + (" (quick run)" if results.get("quick") else "")
+        + "\n"
+        + machine_line(results).replace("``", ""),
+        fontsize=10,
+    )
     figure.tight_layout(rect=(0, 0, 1, 0.95))
     figure.savefig(target, dpi=100)
 

@@ -4,6 +4,7 @@ next to what was measured (met or not).
 
     python bench/report_rst.py [results/latest.json [results/latest.rst]]
 """
+
 import json
 import os
 import sys
@@ -41,11 +42,23 @@ def simple_table(header, rows):
 def machine_line(results):
     machine, versions = results["machine"], results["store"]["versions"]
     hiredis = ", hiredis %s" % versions["hiredis"] if versions["hiredis"] else ""
-    return ("Measured %s on %s (%d cores, %.0f GiB), Linux %s; Python %s, Odoo %s, Redis %s on "
-            "loopback, redis-py %s%s; whole run %.0f s." % (
-                results["date"], machine["cpu"], machine["cores"], machine["memory_gib"],
-                machine["kernel"], versions["python"], machine["odoo"], versions["redis_server"],
-                versions["redis_py"], hiredis, results["run_seconds"]))
+    return (
+        "Measured %s on %s (%d cores, %.0f GiB), Linux %s; Python %s, Odoo %s, Redis %s on "
+        "loopback, redis-py %s%s; whole run %.0f s."
+        % (
+            results["date"],
+            machine["cpu"],
+            machine["cores"],
+            machine["memory_gib"],
+            machine["kernel"],
+            versions["python"],
+            machine["odoo"],
+            versions["redis_server"],
+            versions["redis_py"],
+            hiredis,
+            results["run_seconds"],
+        )
+    )
 
 
 def store_table(store):
@@ -53,39 +66,62 @@ def store_table(store):
     micro = store["microseconds"]
     header = ["Operation"] + ["µs, %s" % ("pure-Python parser" if p == "python" else p) for p in measured]
     header.append("Redis commands")
-    rows = [[label] + ["%.1f" % micro["%s/%s" % (p, name)] for p in measured]
-            + ["%g" % store["commands_per_call"][name]] for name, label in STORE_ROWS]
+    rows = [
+        [label]
+        + ["%.1f" % micro["%s/%s" % (p, name)] for p in measured]
+        + ["%g" % store["commands_per_call"][name]]
+        for name, label in STORE_ROWS
+    ]
     for name in ("load", "save"):
-        rows.append(["Odoo 11 filesystem store: %s" % name, "%.1f" % micro["filesystem/" + name]]
-                    + [""] * (len(measured) - 1) + ["0"])
+        rows.append(
+            ["Odoo 11 filesystem store: %s" % name, "%.1f" % micro["filesystem/" + name]]
+            + [""] * (len(measured) - 1)
+            + ["0"]
+        )
     for name in ("encode", "decode"):
-        rows.append(["this store's JSON codec alone: %s" % name, "%.1f" % micro["codec/" + name]]
-                    + [""] * (len(measured) - 1) + ["0"])
+        rows.append(
+            ["this store's JSON codec alone: %s" % name, "%.1f" % micro["codec/" + name]]
+            + [""] * (len(measured) - 1)
+            + ["0"]
+        )
     return simple_table(header, rows)
 
 
 def odoo_table(odoo):
     header = ["Request", "ms, Redis", "ms, files", "Redis / files", "Redis commands (older module)"]
     rows = []
-    for kind, label in (("get_session_info", "logged-in ``get_session_info``"),
-                        ("web_login", "``GET /web/login``, visitor")):
-        rows.append([label, "%.2f" % odoo["milliseconds"]["redis"][kind],
-                     "%.2f" % odoo["milliseconds"]["filesystem"][kind],
-                     "%.3f" % odoo["redis_per_filesystem"][kind],
-                     "%.2f (%.1f)" % (odoo["redis_commands_per_request"][kind],
-                                      odoo["older_module_commands_per_request"])])
+    for kind, label in (
+        ("get_session_info", "logged-in ``get_session_info``"),
+        ("web_login", "``GET /web/login``, visitor"),
+    ):
+        rows.append(
+            [
+                label,
+                "%.2f" % odoo["milliseconds"]["redis"][kind],
+                "%.2f" % odoo["milliseconds"]["filesystem"][kind],
+                "%.3f" % odoo["redis_per_filesystem"][kind],
+                "%.2f (%.1f)"
+                % (odoo["redis_commands_per_request"][kind], odoo["older_module_commands_per_request"]),
+            ]
+        )
     return simple_table(header, rows)
 
 
 def migration_table(migration):
     header = ["Copy of %d session files" % migration["sessions"], "sessions/s", "seconds"]
-    rows = [[label, "%.0f" % migration[name]["sessions_per_second"], "%.1f" % migration[name]["seconds"]]
-            for name, label in (("read_and_encode_only", "reading and encoding alone, no Redis"),
-                                ("one_at_a_time", "one ``SET`` per round trip"),
-                                ("pipelined", "``copy_fs_sessions`` (pipelined, streamed)"))]
+    rows = [
+        [label, "%.0f" % migration[name]["sessions_per_second"], "%.1f" % migration[name]["seconds"]]
+        for name, label in (
+            ("read_and_encode_only", "reading and encoding alone, no Redis"),
+            ("one_at_a_time", "one ``SET`` per round trip"),
+            ("pipelined", "``copy_fs_sessions`` (pipelined, streamed)"),
+        )
+    ]
     rows.append(["writing the files as Odoo 11 does", "", "%.1f" % migration["writing_files_seconds"]])
     for size, peak in sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0])):
-        rows.append(["``copy_fs_sessions`` tracemalloc peak, %s sessions" % size, "%.0f KiB" % (peak / 1024.0), ""])
+        rows.append(
+            ["``copy_fs_sessions`` tracemalloc peak, %s sessions" % size, "%.0f KiB" % (peak / 1024.0), ""]
+        )
     return simple_table(header, rows)
 
 
@@ -101,16 +137,17 @@ def goals(results):
 
     rows = []
     for name, label, goal, met in (
-            ("load_per_ping", "store load / PING", "≤ 1.2", lambda v: v <= 1.2),
-            ("save_per_ping", "store save / PING", "≤ 1.2", lambda v: v <= 1.2),
-            ("older_set_expire_per_save", "older ``SET`` + ``EXPIRE`` / store save", "≥ 1.8",
-             lambda v: v >= 1.8),
-            ("older_request_per_request", "older module's request / store request", "none",
-             None)):
+        ("load_per_ping", "store load / PING", "≤ 1.2", lambda v: v <= 1.2),
+        ("save_per_ping", "store save / PING", "≤ 1.2", lambda v: v <= 1.2),
+        ("older_set_expire_per_save", "older ``SET`` + ``EXPIRE`` / store save", "≥ 1.8", lambda v: v >= 1.8),
+        ("older_request_per_request", "older module's request / store request", "none", None),
+    ):
         text, values = both(name)
         rows.append((label, text, goal, None if met is None else all(met(v) for v in values)))
-    for kind, label in (("get_session_info", "Odoo ``get_session_info``: Redis / files"),
-                        ("web_login", "Odoo ``/web/login``: Redis / files")):
+    for kind, label in (
+        ("get_session_info", "Odoo ``get_session_info``: Redis / files"),
+        ("web_login", "Odoo ``/web/login``: Redis / files"),
+    ):
         value = odoo["redis_per_filesystem"][kind]
         rows.append((label, "%.3f" % value, "≤ 1.02", value <= 1.02))
     value = odoo["redis_commands_per_request"]["get_session_info"]
@@ -119,8 +156,14 @@ def goals(results):
     rows.append(("migration: pipelined / one at a time", "%.1f" % value, "≥ 10", value >= 10))
     peaks = sorted(migration["tracemalloc_peak_bytes"].items(), key=lambda item: int(item[0]))
     growth = peaks[-1][1] / float(peaks[0][1])
-    rows.append(("migration memory peak, %s / %s" % (peaks[-1][0], peaks[0][0]),
-                 "%.2f" % growth, "flat (≈ 1)", growth < 1.5))
+    rows.append(
+        (
+            "migration memory peak, %s / %s" % (peaks[-1][0], peaks[0][0]),
+            "%.2f" % growth,
+            "flat (≈ 1)",
+            growth < 1.5,
+        )
+    )
     return rows
 
 
@@ -133,11 +176,20 @@ def goals_table(results):
 def bytes_table(store, odoo):
     header = ["Bytes per session", "Redis ``MEMORY USAGE``", "Redis value", "Odoo 11 file"]
     rows = []
-    for source, figures in (("synthetic", store["session_bytes"]), ("real, from Odoo", odoo["session_bytes"])):
+    for source, figures in (
+        ("synthetic", store["session_bytes"]),
+        ("real, from Odoo", odoo["session_bytes"]),
+    ):
         for kind in ("logged_in", "anonymous"):
             sizes = figures[kind]
-            rows.append(["%s, %s" % (kind.replace("_", "-"), source), str(sizes["redis_memory_usage"]),
-                         str(sizes["redis_value_bytes"]), str(sizes["file_bytes"])])
+            rows.append(
+                [
+                    "%s, %s" % (kind.replace("_", "-"), source),
+                    str(sizes["redis_memory_usage"]),
+                    str(sizes["redis_value_bytes"]),
+                    str(sizes["file_bytes"]),
+                ]
+            )
     return simple_table(header, rows)
 
 

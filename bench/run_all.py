@@ -10,6 +10,7 @@ virtualenv ``bench/.venv-plot`` that ``bench/run`` makes,
 
     .venv/bin/python bench/run_all.py [--quick] [--sessions N]
 """
+
 import argparse
 import datetime
 import json
@@ -21,19 +22,22 @@ import tempfile
 import time
 
 import importlib_metadata
-
 from report_rst import rst_report
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(BENCH, "results")
 PLOT_PYTHON = os.path.join(BENCH, ".venv-plot", "bin", "python")
 
-FULL = {"store": ["--batches", "35", "--calls", "400"],
-        "odoo": ["--batches", "25", "--requests", "20"],
-        "migration": ["--sessions", "100000"]}
-QUICK = {"store": ["--batches", "3", "--calls", "300"],
-         "odoo": ["--batches", "3", "--requests", "10"],
-         "migration": ["--sessions", "5000"]}
+FULL = {
+    "store": ["--batches", "35", "--calls", "400"],
+    "odoo": ["--batches", "25", "--requests", "20"],
+    "migration": ["--sessions", "100000"],
+}
+QUICK = {
+    "store": ["--batches", "3", "--calls", "300"],
+    "odoo": ["--batches", "3", "--requests", "10"],
+    "migration": ["--sessions", "5000"],
+}
 
 
 def machine():
@@ -82,8 +86,11 @@ def plot(json_path, png_path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small batches and 5000 sessions: checks the scripts, not the figures")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small batches and 5000 sessions: checks the scripts, not the figures",
+    )
     parser.add_argument("--sessions", type=int, help="session files for the migration benchmark")
     options = parser.parse_args()
     plan = QUICK if options.quick else FULL
@@ -91,8 +98,11 @@ def main():
         plan = dict(plan, migration=["--sessions", str(options.sessions)])
 
     started = time.monotonic()
-    results = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-               "machine": machine(), "quick": options.quick}
+    results = {
+        "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "quick": options.quick,
+    }
     for name, arguments in plan.items():
         results[name] = run_benchmark(name, arguments)
     results["run_seconds"] = time.monotonic() - started
@@ -104,8 +114,10 @@ def main():
     with open(os.path.join(RESULTS, "latest.rst"), "w") as handle:
         handle.write(rst_report(results))
     plot(json_path, os.path.join(RESULTS, "latest.png"))
-    print("\nwhole run: %.0f s; wrote %s/latest.{json,rst,png}"
-          % (results["run_seconds"], os.path.relpath(RESULTS)))
+    print(
+        "\nwhole run: %.0f s; wrote %s/latest.{json,rst,png}"
+        % (results["run_seconds"], os.path.relpath(RESULTS))
+    )
 
 
 if __name__ == "__main__":

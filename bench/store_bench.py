@@ -14,6 +14,7 @@ client is pinned to one parser, so that the pure-Python figures stay pure.
 
     .venv/bin/python bench/store_bench.py [--batches 35] [--calls 400] [--json FILE]
 """
+
 import argparse
 import glob
 import itertools
@@ -33,6 +34,7 @@ except ImportError:
     sys.path.extend(glob.glob(os.path.join(BENCH, ".venv-hiredis", "lib", "python3*", "site-packages")))
 
 import redis  # noqa: E402  (after hiredis became importable, or not)
+from odoo.http import OpenERPSession  # noqa: E402
 from redis._parsers import Encoder  # noqa: E402
 from redis.connection import (  # noqa: E402
     HiredisRespSerializer,
@@ -43,7 +45,6 @@ from redis.connection import (  # noqa: E402
 from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
 from werkzeug.contrib.sessions import FilesystemSessionStore  # noqa: E402
 
-from odoo.http import OpenERPSession  # noqa: E402
 from session_redis.client import make_client  # noqa: E402
 from session_redis.codec import decode_session  # noqa: E402
 from session_redis.settings import load_settings  # noqa: E402
@@ -60,8 +61,13 @@ LOGGED_IN = {
     "session_token": "5f0c0a3d9b8e47a1c2d6e0f4b7a9c3e1d8f2a6b0c4e7d1f3a5b9c2e6d0f4a8b1",
     "context": {"lang": "en_US", "tz": "Europe/Brussels", "uid": 2},
 }
-ANONYMOUS = {"db": "odoo_production", "uid": None, "login": None, "session_token": None,
-             "context": {"lang": "en_US"}}
+ANONYMOUS = {
+    "db": "odoo_production",
+    "uid": None,
+    "login": None,
+    "session_token": None,
+    "context": {"lang": "en_US"},
+}
 
 PARSERS = {
     # name: (reply parser, command packer factory)
@@ -112,8 +118,9 @@ def redis_cases(server, parser):
     """The timed operations on one client; names match the report."""
     client = addon_client(server, parser)
     store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK)
-    sliding_store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK,
-                                      touch_interval=60, clock=SteppingClock(61))
+    sliding_store = RedisSessionStore(
+        client, session_class=OpenERPSession, expiration=WEEK, touch_interval=60, clock=SteppingClock(61)
+    )
 
     load_sid = stored_session(store, LOGGED_IN)
     assert store.get(load_sid).uid == 2, "the stored session did not load"
@@ -192,8 +199,7 @@ def codec_cases():
     them from a PING on a fast network."""
     content = fresh(LOGGED_IN)
     stored = encode_with_times(content, time.time(), time.time())
-    return {"encode": lambda: encode_with_times(content, 1.0, 2.0),
-            "decode": lambda: decode_session(stored)}
+    return {"encode": lambda: encode_with_times(content, 1.0, 2.0), "decode": lambda: decode_session(stored)}
 
 
 def commands_per_call(client, cases, calls=500):
@@ -239,8 +245,10 @@ RATIOS = [
 
 def ratios(samples, parser):
     """Each ratio as the median of the batches' own ratios (paired)."""
-    return {name: paired_ratio(samples[top.format(p=parser)], samples[bottom.format(p=parser)])
-            for name, top, bottom in RATIOS}
+    return {
+        name: paired_ratio(samples[top.format(p=parser)], samples[bottom.format(p=parser)])
+        for name, top, bottom in RATIOS
+    }
 
 
 def run(batches, calls):
@@ -257,7 +265,8 @@ def run(batches, calls):
             interleaved_medians(cases, 1, max(1, calls // 10))  # warm-up, discarded
             medians, samples = interleaved_medians(cases, batches, calls)
             commands = commands_per_call(
-                clients["python"], {name: op for name, op in cases.items() if name.startswith("python/")})
+                clients["python"], {name: op for name, op in cases.items() if name.startswith("python/")}
+            )
             sizes = session_sizes(server, folder)
             server_info = server.client().info("server")
     finally:
@@ -303,9 +312,11 @@ LABELS = [
 def report(figures):
     medians = figures["microseconds"]
     parsers = list(figures["ratios"])
-    print("Session store, µs per operation (median of %d batches x %d calls), one process, "
-          "private Redis %s on loopback" % (figures["batches"], figures["calls_per_batch"],
-                                            figures["versions"]["redis_server"]))
+    print(
+        "Session store, µs per operation (median of %d batches x %d calls), one process, "
+        "private Redis %s on loopback"
+        % (figures["batches"], figures["calls_per_batch"], figures["versions"]["redis_server"])
+    )
     print("  %-42s" % "" + "".join("%14s" % parser for parser in parsers) + "   Redis commands")
     for name, label in LABELS:
         row = "".join("%14.1f" % medians["%s/%s" % (parser, name)] for parser in parsers)
@@ -317,15 +328,25 @@ def report(figures):
     print("Ratios (goal)")
     for parser in parsers:
         parser_ratios = figures["ratios"][parser]
-        print("  %-8s load/PING %.2f (<= 1.2)   save/PING %.2f (<= 1.2)   (SET+EXPIRE)/save %.2f (>= 1.8)"
-              % (parser, parser_ratios["load_per_ping"], parser_ratios["save_per_ping"],
-                 parser_ratios["older_set_expire_per_save"]))
-        print("  %-8s older whole save/save %.2f   older request/request %.2f" % (
-            "", parser_ratios["older_whole_save_per_save"], parser_ratios["older_request_per_request"]))
+        print(
+            "  %-8s load/PING %.2f (<= 1.2)   save/PING %.2f (<= 1.2)   (SET+EXPIRE)/save %.2f (>= 1.8)"
+            % (
+                parser,
+                parser_ratios["load_per_ping"],
+                parser_ratios["save_per_ping"],
+                parser_ratios["older_set_expire_per_save"],
+            )
+        )
+        print(
+            "  %-8s older whole save/save %.2f   older request/request %.2f"
+            % ("", parser_ratios["older_whole_save_per_save"], parser_ratios["older_request_per_request"])
+        )
     print("Bytes per session")
     for kind, sizes in figures["session_bytes"].items():
-        print("  %-10s Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes"
-              % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"]))
+        print(
+            "  %-10s Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes"
+            % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"])
+        )
     if not HIREDIS_AVAILABLE:
         print("(hiredis not measured: run bench/run once to create bench/.venv-hiredis)")
 

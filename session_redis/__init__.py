@@ -5,6 +5,7 @@ Activation waits for Odoo's ``post_load`` hook rather than the import: Odoo
 imports every addon that has a ``cli`` folder before it has read its
 configuration (``-c``, ``--data-dir``), and the settings may live there.
 """
+
 from . import activation, cli  # noqa: F401  (cli: the ``odoo session_redis`` command)
 
 

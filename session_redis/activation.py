@@ -5,6 +5,7 @@ after Odoo has read its configuration). A bad setting ends the process:
 Odoo catches ordinary exceptions of server-wide modules and would run on
 with filesystem sessions, which is the silent failure this must avoid.
 """
+
 import logging
 import os
 
@@ -59,7 +60,12 @@ def migrate(settings, folder, store):
             return
         _logger.info(
             "copied %d filesystem sessions from %s to Redis; skipped %d already in Redis "
-            "and %d unreadable", result.copied, folder, result.already_in_redis, result.unreadable)
+            "and %d unreadable",
+            result.copied,
+            folder,
+            result.already_in_redis,
+            result.unreadable,
+        )
     if settings.purge_existing_fs_sessions:
         deleted = purge_fs_sessions(folder)
         _logger.info("deleted %d filesystem session files from %s", deleted, folder)

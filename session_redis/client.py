@@ -4,6 +4,7 @@ Ways to reach Redis, in order of precedence: Sentinel (ask the sentinels
 where the master is), Cluster (any node's URL or host/port), a URL, or
 host/port. TLS, ACL user, time-outs and retries apply to all.
 """
+
 import threading
 import time
 
@@ -50,11 +51,13 @@ def _tls_options(settings, from_url):
     rediss = from_url and settings.url.startswith("rediss://")
     if not (settings.ssl or rediss):
         return {}
-    options = {"ssl_cert_reqs": settings.ssl_cert_reqs,
-               "ssl_check_hostname": settings.ssl_cert_reqs == "required",
-               "ssl_ca_certs": settings.ssl_ca_certs,
-               "ssl_certfile": settings.ssl_certfile,
-               "ssl_keyfile": settings.ssl_keyfile}
+    options = {
+        "ssl_cert_reqs": settings.ssl_cert_reqs,
+        "ssl_check_hostname": settings.ssl_cert_reqs == "required",
+        "ssl_ca_certs": settings.ssl_ca_certs,
+        "ssl_certfile": settings.ssl_certfile,
+        "ssl_keyfile": settings.ssl_keyfile,
+    }
     if from_url and not rediss:
         options["connection_class"] = SSLConnection
     elif not from_url:
@@ -77,8 +80,7 @@ def _connection_options(settings, from_url=False):
     options = {
         "socket_timeout": settings.socket_timeout,
         "socket_connect_timeout": settings.connect_timeout,
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=1,
-                       supported_errors=(ConnectionError,)),
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=1, supported_errors=(ConnectionError,)),
         "retry_on_error": [ConnectionError],
     }
     if not (from_url and settings.url.startswith("unix://")):
@@ -135,9 +137,8 @@ class FollowingMasterPool(SentinelConnectionPool):
 
 def _sentinel_master(settings):
     options = _connection_options(settings)
-    sentinel_options = dict(options, username=settings.sentinel_username,
-                            password=settings.sentinel_password)
-    sentinel = Sentinel(sentinel_addresses(settings), sentinel_kwargs=sentinel_options,
-                        db=settings.db, **options)
-    return sentinel.master_for(settings.sentinel_master_name,
-                               connection_pool_class=FollowingMasterPool)
+    sentinel_options = dict(options, username=settings.sentinel_username, password=settings.sentinel_password)
+    sentinel = Sentinel(
+        sentinel_addresses(settings), sentinel_kwargs=sentinel_options, db=settings.db, **options
+    )
+    return sentinel.master_for(settings.sentinel_master_name, connection_pool_class=FollowingMasterPool)

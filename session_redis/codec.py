@@ -13,6 +13,7 @@ decode too: that module tagged dates, datetimes and sets as
 Nothing here knows about Redis or Odoo, and nothing is ever unpickled or
 evaluated: decoding only builds the types listed in ``_DECODERS``.
 """
+
 import base64
 import datetime
 import json
@@ -159,8 +160,9 @@ def encode_session(data):
         try:
             body[key] = to_jsonable(value)
         except UnsupportedType as error:
-            _logger.error("session key %r not saved: values of type %s cannot be stored",
-                          key, error.type_name)
+            _logger.error(
+                "session key %r not saved: values of type %s cannot be stored", key, error.type_name
+            )
         except RecursionError:
             _logger.error("session key %r not saved: nested too deeply", key)
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")

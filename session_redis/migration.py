@@ -9,6 +9,7 @@ deletes the session files.
 Reading those files means unpickling them: they are Odoo's own files on
 the local disk, never data that came from Redis.
 """
+
 import collections
 import logging
 import os

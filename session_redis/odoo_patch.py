@@ -6,6 +6,7 @@
 Redis expires the keys itself. With rotation on login,
 ``OpenERPSession.authenticate`` also gives the session a new id.
 """
+
 import logging
 
 import odoo

@@ -9,6 +9,7 @@ with a message naming where the value came from and what it was, instead of
 surfacing later as a strange runtime error or a silent fallback to
 filesystem sessions.
 """
+
 import collections
 import os
 from urllib.parse import urlparse
@@ -34,7 +35,8 @@ class SettingError(ValueError):
         self.source = source
         self.value = value
         super(SettingError, self).__init__(
-            "%s=%r is not valid: %s" % (source, mask_secret(source, value), expected))
+            "%s=%r is not valid: %s" % (source, mask_secret(source, value), expected)
+        )
 
 
 def mask_secret(name, value):
@@ -62,6 +64,7 @@ def mask_url(url):
 
 # --- value parsers: text -> value, or ValueError saying what was expected ---
 
+
 def parse_flag(text):
     word = text.strip().lower()
     if word in TRUE_WORDS:
@@ -84,6 +87,7 @@ def whole_number(minimum, maximum=None, unit=""):
         if number < minimum or (maximum is not None and number > maximum):
             raise ValueError(expected)
         return number
+
     return parse
 
 
@@ -226,15 +230,17 @@ def load_settings(environ=None, conf=None, conf_file=None):
             raise SettingError(source, text, str(error))
     settings = Settings(**values)
     if settings.sentinel_host and not settings.sentinel_master_name:
-        raise SettingError(*sources["sentinel_master_name"],
-                           expected="required when a sentinel host (%s) is set"
-                           % sources["sentinel_host"][0])
+        raise SettingError(
+            *sources["sentinel_master_name"],
+            expected="required when a sentinel host (%s) is set" % sources["sentinel_host"][0],
+        )
     if settings.cluster and settings.sentinel_host:
         raise SettingError(*sources["cluster"], expected="Cluster and Sentinel exclude each other")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         field = "ssl_keyfile" if settings.ssl_certfile else "ssl_certfile"
-        raise SettingError(*sources[field], expected="a client certificate needs both "
-                           "SSL_CERTFILE and SSL_KEYFILE")
+        raise SettingError(
+            *sources[field], expected="a client certificate needs both " "SSL_CERTFILE and SSL_KEYFILE"
+        )
     return settings
 
 
@@ -248,7 +254,8 @@ def describe(settings):
     if settings.sentinel_host:
         where = "sentinels %s, master %r" % (
             ",".join("%s:%d" % address for address in sentinel_addresses(settings)),
-            settings.sentinel_master_name)
+            settings.sentinel_master_name,
+        )
     elif settings.url:
         where = mask_url(settings.url)
     else:
@@ -259,5 +266,10 @@ def describe(settings):
         where += " (TLS)"
     lifetime = ", max lifetime %ds" % settings.max_lifetime if settings.max_lifetime else ""
     return "%s, prefix %r, %s expiration %ds, anonymous %ds%s" % (
-        where, settings.prefix, "idle" if settings.sliding else "fixed",
-        settings.expiration, settings.expiration_anonymous, lifetime)
+        where,
+        settings.prefix,
+        "idle" if settings.sliding else "fixed",
+        settings.expiration,
+        settings.expiration_anonymous,
+        lifetime,
+    )

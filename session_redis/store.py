@@ -20,6 +20,7 @@ Usage::
     session = store.get(sid)      # a new session if sid is unknown or bad
     store.save(session)
 """
+
 import collections
 import logging
 import re
@@ -88,9 +89,9 @@ def body_of(raw):
     """The body :func:`with_times` was given, or None for a value written
     otherwise (by the older module, say): such a value is always rewritten."""
     cut = raw.rfind(b'"%s":{' % META.encode("ascii"))
-    if cut < 1 or raw[cut - 1:cut] not in (b",", b"{"):
+    if cut < 1 or raw[cut - 1 : cut] not in (b",", b"{"):
         return None
-    return raw[:cut - 1] + b"}" if raw[cut - 1:cut] == b"," else b"{}"
+    return raw[: cut - 1] + b"}" if raw[cut - 1 : cut] == b"," else b"{}"
 
 
 def encode_with_times(data, created, touched):
@@ -116,9 +117,20 @@ class RedisSessionStore(SessionStore):
     :param clock: returns the time in seconds (tests pass their own).
     """
 
-    def __init__(self, redis, session_class=None, prefix="", expiration=7 * 86400,
-                 expiration_anonymous=3 * 3600, sliding=True, touch_interval=60,
-                 max_lifetime=None, max_size=1024 * 1024, path=None, clock=time.time):
+    def __init__(
+        self,
+        redis,
+        session_class=None,
+        prefix="",
+        expiration=7 * 86400,
+        expiration_anonymous=3 * 3600,
+        sliding=True,
+        touch_interval=60,
+        max_lifetime=None,
+        max_size=1024 * 1024,
+        path=None,
+        clock=time.time,
+    ):
         super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
         self.prefix = prefix
@@ -144,8 +156,12 @@ class RedisSessionStore(SessionStore):
         if raw is None:
             return self.new()
         if len(raw) > self.max_size:
-            _logger.warning("session %s... is %d bytes, over the %d bytes limit: starting a new "
-                            "session", sid[:8], len(raw), self.max_size)
+            _logger.warning(
+                "session %s... is %d bytes, over the %d bytes limit: starting a new " "session",
+                sid[:8],
+                len(raw),
+                self.max_size,
+            )
             return self.new()
         try:
             data = decode_session(raw)
@@ -180,8 +196,12 @@ class RedisSessionStore(SessionStore):
             return  # the same session as in Redis, and no touch due
         raw = with_times(body, created, now)
         if len(raw) > self.max_size:
-            _logger.error("session %s... not saved: %d bytes, over the %d bytes limit "
-                          "(ODOO_SESSION_REDIS_MAX_SIZE)", session.sid[:8], len(raw), self.max_size)
+            _logger.error(
+                "session %s... not saved: %d bytes, over the %d bytes limit " "(ODOO_SESSION_REDIS_MAX_SIZE)",
+                session.sid[:8],
+                len(raw),
+                self.max_size,
+            )
             return
         if loaded and loaded.legacy:  # move it from the older module's key
             self._call("save", lambda: self._move(session.sid, raw, ttl))
@@ -198,7 +218,7 @@ class RedisSessionStore(SessionStore):
         pattern = glob_escape(start) + "*"
         sids = []
         for key in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
-            sid = key.decode("utf-8", "replace")[len(start):]
+            sid = key.decode("utf-8", "replace")[len(start) :]
             if self.is_valid_key(sid):
                 sids.append(sid)
         return sids

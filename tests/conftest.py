@@ -1,4 +1,5 @@
 """Fixtures: a private Redis, an Odoo 11 database, Odoo nodes."""
+
 import collections
 import os
 import sys
@@ -13,7 +14,6 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.servers import OdooNode, RedisServer, drop_database, make_database  # noqa: E402
-
 
 FIGURES = []
 
@@ -68,8 +68,7 @@ def odoo_nodes(odoo_database, redis_server, tmp_path):
     def make(name="node", env=None, redis=True, start=True):
         settings = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url} if redis else {}
         settings.update(env or {})
-        node = OdooNode(odoo_database.name, str(tmp_path / name), settings,
-                        filestore=odoo_database.filestore)
+        node = OdooNode(odoo_database.name, str(tmp_path / name), settings, filestore=odoo_database.filestore)
         started.append(node)
         return node.start() if start else node
 

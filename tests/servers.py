@@ -4,6 +4,7 @@ Each runs as its own process on a free loopback port, in a temporary
 folder, and is stopped by the test that started it. The machine's shared
 Redis is never touched.
 """
+
 import os
 import signal
 import socket
@@ -54,13 +55,23 @@ class RedisServer(object):
     def start(self):
         os.makedirs(self.folder, exist_ok=True)
         command = ["redis-server"] + ([self.config_file] if self.config_file else [])
-        command += ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", self.folder] + self.extra_args
+        command += [
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.folder,
+        ] + self.extra_args
         if self.password:
             command += ["--requirepass", self.password]
         self.process = subprocess.Popen(
-            command, stdout=open(os.path.join(self.folder, "redis.log"), "ab"),
-            stderr=subprocess.STDOUT)
+            command, stdout=open(os.path.join(self.folder, "redis.log"), "ab"), stderr=subprocess.STDOUT
+        )
         wait_until(lambda: self.client().ping(), 10, "redis-server on port %d" % self.port)
         return self
 
@@ -74,8 +85,7 @@ class RedisServer(object):
         return "redis://127.0.0.1:%d/0" % self.port
 
     def client(self, db=0):
-        return redis.Redis(host="127.0.0.1", port=self.port, db=db, password=self.password,
-                           socket_timeout=5)
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, password=self.password, socket_timeout=5)
 
 
 class OdooNode(object):
@@ -106,9 +116,16 @@ class OdooNode(object):
         return os.path.join(self.data_dir, "sessions")
 
     def command(self, *args):
-        return [LAUNCHER, "--addons-path=" + REPO, "--load=web,session_redis",
-                "--data-dir=" + self.data_dir, "-d", self.database,
-                "--db-filter=^%s$" % self.database, "--max-cron-threads=0"] + list(args)
+        return [
+            LAUNCHER,
+            "--addons-path=" + REPO,
+            "--load=web,session_redis",
+            "--data-dir=" + self.data_dir,
+            "-d",
+            self.database,
+            "--db-filter=^%s$" % self.database,
+            "--max-cron-threads=0",
+        ] + list(args)
 
     def process_env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
@@ -125,17 +142,24 @@ class OdooNode(object):
     def run(self, *args, timeout=120):
         """Run Odoo to completion (``--stop-after-init`` style); return it."""
         self._prepare_data_dir()
-        return subprocess.run(self.command(*args) + self.extra_args, env=self.process_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, universal_newlines=True)
+        return subprocess.run(
+            self.command(*args) + self.extra_args,
+            env=self.process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            universal_newlines=True,
+        )
 
     def start(self, timeout=60):
         self._prepare_data_dir()
         self.port = free_port()
         self.process = subprocess.Popen(
-            self.command("--http-interface=127.0.0.1", "--http-port=%d" % self.port)
-            + self.extra_args,
-            env=self.process_env(), stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+            self.command("--http-interface=127.0.0.1", "--http-port=%d" % self.port) + self.extra_args,
+            env=self.process_env(),
+            stdout=open(self.log_path, "ab"),
+            stderr=subprocess.STDOUT,
+        )
         wait_until(self._answers, timeout, "Odoo on port %d" % self.port)
         return self
 
@@ -170,13 +194,17 @@ class OdooNode(object):
         """JSON-RPC call; returns the ``requests`` response."""
         cookies = {"session_id": session_id} if session_id else None
         return requests.post(
-            self.url + path, json={"jsonrpc": "2.0", "method": "call", "params": params or {}},
-            cookies=cookies, timeout=30)
+            self.url + path,
+            json={"jsonrpc": "2.0", "method": "call", "params": params or {}},
+            cookies=cookies,
+            timeout=30,
+        )
 
     def login(self, login="admin", password="admin"):
         """Authenticate; return the session id Odoo hands back."""
-        response = self.json("/web/session/authenticate",
-                             {"db": self.database, "login": login, "password": password})
+        response = self.json(
+            "/web/session/authenticate", {"db": self.database, "login": login, "password": password}
+        )
         result = response.json()["result"]
         assert result["uid"], result
         return response.cookies["session_id"]
@@ -200,10 +228,10 @@ def make_database(name, folder):
 
 def drop_database(name):
     import psycopg2
+
     connection = psycopg2.connect(dbname="postgres")
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cursor.execute('DROP DATABASE IF EXISTS "%s"' % name)
     connection.close()

@@ -1,6 +1,7 @@
 """``odoo session_redis ...``: the operator command, run as operators run it
 (``bin/odoo --addons-path=<repo> session_redis``) against the private Redis
 and real Odoo nodes."""
+
 import io
 import json
 import os
@@ -22,9 +23,14 @@ SUBCOMMANDS = ["stats", "copy-fs", "purge-fs", "export-fs", "revoke"]
 
 
 def odoo(*args, env, timeout=120):
-    return subprocess.run([LAUNCHER, "--addons-path=" + REPO] + list(args), env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout)
+    return subprocess.run(
+        [LAUNCHER, "--addons-path=" + REPO] + list(args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -77,6 +83,7 @@ def new_session(store, **data):
 
 # --- discovery and help ---
 
+
 def test_odoo_lists_the_command_and_each_subcommand_has_help(cli):
     listed = odoo("help", env=dict(os.environ))
     assert "session_redis" in ok(listed)
@@ -88,6 +95,7 @@ def test_odoo_lists_the_command_and_each_subcommand_has_help(cli):
 
 
 # --- stats ---
+
 
 def test_stats_counts_sessions_memory_and_expiry_of_the_prefix_only(cli, redis_client):
     store = make_store(redis_client, expiration=50000, expiration_anonymous=600)
@@ -112,7 +120,8 @@ def test_stats_counts_sessions_memory_and_expiry_of_the_prefix_only(cli, redis_c
 
 
 def test_stats_reads_the_prefix_from_the_configuration_file_and_the_environment_wins(
-        cli, redis_client, tmp_path):
+    cli, redis_client, tmp_path
+):
     for _ in range(2):
         new_session(make_store(redis_client, prefix="shop"), uid=2, login="admin")
     new_session(make_store(redis_client, prefix="blog"), uid=2, login="admin")
@@ -125,14 +134,16 @@ def test_stats_reads_the_prefix_from_the_configuration_file_and_the_environment_
 
 # --- copy-fs and purge-fs ---
 
-def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(
-        cli, redis_client, tmp_path):
+
+def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(cli, redis_client, tmp_path):
     folder = tmp_path / "elsewhere"
     folder.mkdir()
     files = FilesystemSessionStore(str(folder), session_class=OpenERPSession)
     store = make_store(redis_client)
-    user, anonymous, newer = [new_session(files, **data) for data in (
-        {"uid": 2, "login": "admin", "db": "prod"}, {"db": "prod"}, {"uid": 5, "login": "old"})]
+    user, anonymous, newer = [
+        new_session(files, **data)
+        for data in ({"uid": 2, "login": "admin", "db": "prod"}, {"db": "prod"}, {"uid": 5, "login": "old"})
+    ]
     store.save(OpenERPSession({"uid": 5, "login": "newer"}, newer, False))
     (folder / ("werkzeug_%s.sess" % ("c" * 40))).write_bytes(b"torn")
     on_disk = sorted(os.listdir(str(folder)))
@@ -157,19 +168,23 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(
 
 def test_the_default_session_folder_is_the_one_of_the_data_dir(cli, data_dir, tmp_path):
     message = failed(cli("purge-fs"))
-    assert message == ("session_redis: no session folder %s/sessions "
-                       "(see --sessions-dir and --data-dir)" % data_dir)
+    assert message == (
+        "session_redis: no session folder %s/sessions " "(see --sessions-dir and --data-dir)" % data_dir
+    )
     other = tmp_path / "other-data"
     (other / "sessions").mkdir(parents=True)
     FilesystemSessionStore(str(other / "sessions")).save(OpenERPSession({}, "d" * 40, False))
     assert "would delete 1 session file from %s/sessions" % other in ok(
-        cli("purge-fs", "--dry-run", "--data-dir", str(other)))
+        cli("purge-fs", "--dry-run", "--data-dir", str(other))
+    )
 
 
 # --- export-fs ---
 
+
 def test_export_fs_hands_a_redis_login_over_to_an_odoo_with_filesystem_sessions(
-        cli, odoo_nodes, redis_client):
+    cli, odoo_nodes, redis_client
+):
     sid = odoo_nodes("redis").login()
     in_redis = len(make_store(redis_client).list())
     files_node = odoo_nodes("files", redis=False, start=False)
@@ -185,8 +200,7 @@ def test_export_fs_hands_a_redis_login_over_to_an_odoo_with_filesystem_sessions(
 
     again = ok(cli("export-fs", "--data-dir", files_node.data_dir, env=switched_off))
     assert "exported 0 sessions" in again and "skipped %d already there" % in_redis in again
-    overwritten = ok(cli("export-fs", "--overwrite", "--data-dir", files_node.data_dir,
-                         env=switched_off))
+    overwritten = ok(cli("export-fs", "--overwrite", "--data-dir", files_node.data_dir, env=switched_off))
     assert "exported %d sessions" % in_redis in overwritten
 
     files_node.start()
@@ -196,8 +210,8 @@ def test_export_fs_hands_a_redis_login_over_to_an_odoo_with_filesystem_sessions(
 
 # --- revoke ---
 
-def test_revoke_login_logs_the_user_out_on_every_node_and_spares_other_logins(
-        cli, odoo_nodes, redis_client):
+
+def test_revoke_login_logs_the_user_out_on_every_node_and_spares_other_logins(cli, odoo_nodes, redis_client):
     a, b = odoo_nodes("a"), odoo_nodes("b")
     sid = a.login()
     store = make_store(redis_client)
@@ -234,7 +248,8 @@ def test_revoke_of_a_login_in_one_database_only(cli, redis_client):
     store = make_store(redis_client)
     prod, test = [new_session(store, uid=2, login="demo", db=db) for db in ("prod", "test")]
     assert "revoked 1 session of login 'demo' in database 'prod'" in ok(
-        cli("revoke", "--login", "demo", "--db", "prod"))
+        cli("revoke", "--login", "demo", "--db", "prod")
+    )
     assert store.get(prod).new and store.get(test).login == "demo"
 
 
@@ -243,8 +258,10 @@ def test_stats_and_revoke_on_a_cluster_scan_every_node(cli, tmp_path):
         store = make_store(cluster.client())
         for number in range(30):
             new_session(store, uid=2, login="admin" if number % 3 else "demo")
-        on_cluster = {"ODOO_SESSION_REDIS_CLUSTER": "true",
-                      "ODOO_SESSION_REDIS_URL": "redis://%s/0" % cluster.addresses[0]}
+        on_cluster = {
+            "ODOO_SESSION_REDIS_CLUSTER": "true",
+            "ODOO_SESSION_REDIS_URL": "redis://%s/0" % cluster.addresses[0],
+        }
         stats = json.loads(ok(cli("stats", "--json", env=on_cluster)))
         assert (stats["sessions"], stats["logged_in"]) == (30, 30) and stats["memory_bytes"] > 0
         revoked = ok(cli("revoke", "--login", "admin", env=on_cluster))
@@ -254,14 +271,18 @@ def test_stats_and_revoke_on_a_cluster_scan_every_node(cli, tmp_path):
 
 # --- failures: one clear line, no traceback ---
 
-@pytest.mark.parametrize("args, expected", [
-    ([], "the following arguments are required: COMMAND"),
-    (["nonsense"], "invalid choice: 'nonsense'"),
-    (["stats", "--bogus"], "unrecognized arguments: --bogus"),
-    (["revoke"], "one of the arguments --login --all is required"),
-    (["revoke", "--login", "admin", "--all"], "not allowed with argument"),
-    (["revoke", "--all", "--db", "prod"], "--db goes with --login"),
-])
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        (["stats", "--bogus"], "unrecognized arguments: --bogus"),
+        (["revoke"], "one of the arguments --login --all is required"),
+        (["revoke", "--login", "admin", "--all"], "not allowed with argument"),
+        (["revoke", "--all", "--db", "prod"], "--db goes with --login"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(cli, args, expected):
     message = failed(cli(*args), code=2)
     assert expected in message and message.startswith("odoo session_redis")
@@ -274,12 +295,12 @@ def test_bad_settings_and_files_exit_1_naming_them(cli, tmp_path):
     conf.write_text("[options]\nsession_redis_expiration = 1w\n")
     message = failed(cli("stats", "-c", str(conf)))
     assert "session_redis_expiration in %s='1w' is not valid" % conf in message
-    assert failed(cli("stats", "-c", str(tmp_path / "missing.conf"))) == \
-        "session_redis: cannot read the configuration file %s" % (tmp_path / "missing.conf")
+    assert failed(
+        cli("stats", "-c", str(tmp_path / "missing.conf"))
+    ) == "session_redis: cannot read the configuration file %s" % (tmp_path / "missing.conf")
 
 
-@pytest.mark.parametrize("args", [["stats"], ["copy-fs", "--dry-run"], ["export-fs"],
-                                  ["revoke", "--all"]])
+@pytest.mark.parametrize("args", [["stats"], ["copy-fs", "--dry-run"], ["export-fs"], ["revoke", "--all"]])
 def test_unreachable_redis_exits_1_with_one_line_and_no_password(cli, data_dir, args):
     os.makedirs(os.path.join(data_dir, "sessions"), exist_ok=True)
     url = "redis://:hunter2@127.0.0.1:%d/0" % free_port()
@@ -289,6 +310,7 @@ def test_unreachable_redis_exits_1_with_one_line_and_no_password(cli, data_dir, 
 
 
 # --- the operations themselves, in process ---
+
 
 class Terminal(io.StringIO):
     def isatty(self):

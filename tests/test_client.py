@@ -1,4 +1,5 @@
 """Each way of reaching Redis, against real redis-server processes."""
+
 import pytest
 
 from session_redis.client import make_client
@@ -13,10 +14,14 @@ def client_for(**variables):
 @pytest.fixture
 def protected(tmp_path):
     """A Redis with a default password and an ACL user whose password needs escaping."""
-    server = RedisServer(str(tmp_path / "protected"), password="default-pw", extra_args=[
-        "--unixsocket", str(tmp_path / "redis.sock")]).start()
-    server.client().acl_setuser("odoo", enabled=True, passwords=["+p@ss/w:rd"], keys=["session:*"],
-                      commands=["+@all"])
+    server = RedisServer(
+        str(tmp_path / "protected"),
+        password="default-pw",
+        extra_args=["--unixsocket", str(tmp_path / "redis.sock")],
+    ).start()
+    server.client().acl_setuser(
+        "odoo", enabled=True, passwords=["+p@ss/w:rd"], keys=["session:*"], commands=["+@all"]
+    )
     yield server
     server.stop()
 
@@ -46,13 +51,16 @@ def test_sentinel_finds_the_master(tmp_path):
     master = RedisServer(str(tmp_path / "master")).start()
     sentinel_port = free_port()
     conf = tmp_path / "sentinel.conf"
-    conf.write_text("port %d\nbind 127.0.0.1\nsentinel monitor shop 127.0.0.1 %d 1\n"
-                    % (sentinel_port, master.port))
-    sentinel = RedisServer(str(tmp_path / "sentinel"), port=sentinel_port,
-                           config_file=str(conf), extra_args=["--sentinel"]).start()
+    conf.write_text(
+        "port %d\nbind 127.0.0.1\nsentinel monitor shop 127.0.0.1 %d 1\n" % (sentinel_port, master.port)
+    )
+    sentinel = RedisServer(
+        str(tmp_path / "sentinel"), port=sentinel_port, config_file=str(conf), extra_args=["--sentinel"]
+    ).start()
     try:
-        client = client_for(SENTINEL_HOST="127.0.0.1", SENTINEL_PORT=str(sentinel_port),
-                            SENTINEL_MASTER_NAME="shop")
+        client = client_for(
+            SENTINEL_HOST="127.0.0.1", SENTINEL_PORT=str(sentinel_port), SENTINEL_MASTER_NAME="shop"
+        )
         client.set("session:s", b"4")
         assert master.client().get("session:s") == b"4"
     finally:

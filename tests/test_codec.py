@@ -1,13 +1,14 @@
 """Codec: what Odoo puts in a session comes back with its type."""
+
 import datetime
 import json
 import logging
 
 import pytest
 import pytz
-from hypothesis import given, settings, strategies as st
-from werkzeug.datastructures import (
-    ImmutableMultiDict, ImmutableOrderedMultiDict, MultiDict, OrderedMultiDict)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import ImmutableMultiDict, ImmutableOrderedMultiDict, MultiDict, OrderedMultiDict
 
 from session_redis.codec import CorruptData, decode_session, encode_session
 
@@ -17,13 +18,29 @@ def round_trip(value):
 
 
 VALUES = [
-    "text", "", "é ✓ 日本", 0, -12, 2 ** 70, 1.5, True, False, None,
-    [1, "a", None], {"a": {"b": [1, 2]}},
+    "text",
+    "",
+    "é ✓ 日本",
+    0,
+    -12,
+    2**70,
+    1.5,
+    True,
+    False,
+    None,
+    [1, "a", None],
+    {"a": {"b": [1, 2]}},
     datetime.date(2026, 11, 25),
     datetime.datetime(2026, 11, 25, 13, 14, 15, 123456),
     datetime.datetime(2026, 11, 25, 13, 14, 15, tzinfo=datetime.timezone.utc),
-    datetime.datetime(2026, 11, 25, 13, 14, 15, tzinfo=datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))),
-    {1, 2, 3}, frozenset(["a"]), (1, "two", (3,)), (), b"\x00\xffbinary",
+    datetime.datetime(
+        2026, 11, 25, 13, 14, 15, tzinfo=datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))
+    ),
+    {1, 2, 3},
+    frozenset(["a"]),
+    (1, "two", (3,)),
+    (),
+    b"\x00\xffbinary",
     {1: "int key", 2: {"next": 3}},
     {"__type__": "tuple", "value": [1]},
     {"_type": "set", "value": [1]},
@@ -73,32 +90,46 @@ def test_unsupported_value_drops_only_its_key_and_names_it(caplog):
 
 
 def test_values_written_by_the_older_module_decode():
-    raw = (b'{"d": {"_type": "date_isoformat", "value": "2026-01-02"},'
-           b' "t": {"_type": "datetime_isoformat", "value": "2026-01-02T03:04:05"},'
-           b' "s": {"_type": "set", "value": [1, 2]}, "o": {"_type": "other", "value": 3}}')
+    raw = (
+        b'{"d": {"_type": "date_isoformat", "value": "2026-01-02"},'
+        b' "t": {"_type": "datetime_isoformat", "value": "2026-01-02T03:04:05"},'
+        b' "s": {"_type": "set", "value": [1, 2]}, "o": {"_type": "other", "value": 3}}'
+    )
     assert decode_session(raw) == {
-        "d": datetime.date(2026, 1, 2), "t": datetime.datetime(2026, 1, 2, 3, 4, 5),
-        "s": {1, 2}, "o": {"_type": "other", "value": 3}}
+        "d": datetime.date(2026, 1, 2),
+        "t": datetime.datetime(2026, 1, 2, 3, 4, 5),
+        "s": {1, 2},
+        "o": {"_type": "other", "value": 3},
+    }
 
 
 def test_encoding_is_canonical():
     assert encode_session({"b": 1, "a": 2}) == encode_session({"a": 2, "b": 1})
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"12", b"null",
-    b'{"__type__": "tuple", "value": []}',
-    b'{"a": {"__type__": "os.system", "value": "ls"}}',
-    b'{"a": {"__type__": "date", "value": "yesterday"}}',
-    b'{"a": {"__type__": "bytes", "value": "***"}}',
-    b'{"a": {"__type__": "dict", "value": 5}}',
-    b'{"a": {"__type__": "set", "value": [[1]]}}',
-    b'{"a": {"__type__": "tuple", "value": [1], "extra": 1}}',
-    b'{"a": {"_type": "date_isoformat", "value": "soon"}}',
-    b'{"a": {"_type": "set", "value": [[1]]}}',
-    b"[" * 100000 + b"]" * 100000,
-    b'{"a": ' + b"[" * 100000 + b"]" * 100000 + b"}",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'"text"',
+        b"12",
+        b"null",
+        b'{"__type__": "tuple", "value": []}',
+        b'{"a": {"__type__": "os.system", "value": "ls"}}',
+        b'{"a": {"__type__": "date", "value": "yesterday"}}',
+        b'{"a": {"__type__": "bytes", "value": "***"}}',
+        b'{"a": {"__type__": "dict", "value": 5}}',
+        b'{"a": {"__type__": "set", "value": [[1]]}}',
+        b'{"a": {"__type__": "tuple", "value": [1], "extra": 1}}',
+        b'{"a": {"_type": "date_isoformat", "value": "soon"}}',
+        b'{"a": {"_type": "set", "value": [[1]]}}',
+        b"[" * 100000 + b"]" * 100000,
+        b'{"a": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+    ],
+)
 def test_corrupt_data_is_refused(raw):
     with pytest.raises(CorruptData):
         decode_session(raw)
@@ -108,10 +139,14 @@ json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats
 hashables = st.none() | st.booleans() | st.integers() | st.text() | st.dates()
 values = st.recursive(
     json_scalars | st.dates() | st.datetimes() | st.binary(),
-    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
-                   | st.dictionaries(st.text(), inner, max_size=4)
-                   | st.dictionaries(hashables, inner, max_size=3)
-                   | st.sets(hashables, max_size=3) | st.frozensets(hashables, max_size=3)),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(), inner, max_size=4)
+        | st.dictionaries(hashables, inner, max_size=3)
+        | st.sets(hashables, max_size=3)
+        | st.frozensets(hashables, max_size=3)
+    ),
     max_leaves=12,
 )
 

@@ -1,4 +1,5 @@
 """Real Odoo 11 nodes sharing one Redis: what a load-balanced site sees."""
+
 import pytest
 import requests
 
@@ -35,9 +36,13 @@ def test_logout_deletes_the_key_and_every_node_refuses_the_cookie(odoo_nodes, re
 
 
 def test_ttls_and_prefix_are_the_configured_ones(odoo_nodes, redis_client):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_PREFIX": "site1",
-                           "ODOO_SESSION_REDIS_EXPIRATION": "5000",
-                           "ODOO_SESSION_REDIS_EXPIRATION_ANONYMOUS": "300"})
+    node = odoo_nodes(
+        env={
+            "ODOO_SESSION_REDIS_PREFIX": "site1",
+            "ODOO_SESSION_REDIS_EXPIRATION": "5000",
+            "ODOO_SESSION_REDIS_EXPIRATION_ANONYMOUS": "300",
+        }
+    )
     sid = node.login()
     assert 4990 <= redis_client.ttl(key_of(sid, "site1")) <= 5000
     anonymous = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
@@ -66,8 +71,11 @@ def test_filesystem_sessions_survive_the_switch_to_redis(odoo_nodes, redis_serve
     sid = old.login()
     old.stop()
     files = len(old.session_files())
-    old.env = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url,
-               "ODOO_SESSION_REDIS_COPY_EXISTING_FS_SESSIONS": "true"}
+    old.env = {
+        "ODOO_SESSION_REDIS": "1",
+        "ODOO_SESSION_REDIS_URL": redis_server.url,
+        "ODOO_SESSION_REDIS_COPY_EXISTING_FS_SESSIONS": "true",
+    }
     run = old.run("--stop-after-init")
     assert run.returncode == 0, run.stdout
     assert "copied %d filesystem sessions" % files in run.stdout
@@ -92,13 +100,16 @@ def test_purge_alone_deletes_every_session_file(odoo_nodes, redis_client):
     assert node.session_files() == [] and redis_client.dbsize() == 0
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("ODOO_SESSION_REDIS_PORT", "abc"),
-    ("ODOO_SESSION_REDIS_EXPIRATION", "-1"),
-    ("ODOO_SESSION_REDIS", "maybe"),
-    ("ODOO_SESSION_REDIS_SENTINEL_HOST", "sentinel.internal"),
-    ("ODOO_SESSION_REDIS_URL", "http://:hunter2@localhost"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("ODOO_SESSION_REDIS_PORT", "abc"),
+        ("ODOO_SESSION_REDIS_EXPIRATION", "-1"),
+        ("ODOO_SESSION_REDIS", "maybe"),
+        ("ODOO_SESSION_REDIS_SENTINEL_HOST", "sentinel.internal"),
+        ("ODOO_SESSION_REDIS_URL", "http://:hunter2@localhost"),
+    ],
+)
 def test_a_bad_setting_stops_the_server_naming_it(odoo_nodes, variable, value):
     node = odoo_nodes(env={variable: value}, start=False)
     run = node.run("--stop-after-init")
@@ -111,8 +122,14 @@ def test_a_bad_setting_stops_the_server_naming_it(odoo_nodes, variable, value):
 
 def test_odoo_httpcase_helpers_work_on_the_redis_store(odoo_nodes):
     node = odoo_nodes(start=False)
-    run = node.run("-i", "session_redis", "--test-enable", "--stop-after-init",
-                   "--http-port=%d" % free_port(), timeout=300)
+    run = node.run(
+        "-i",
+        "session_redis",
+        "--test-enable",
+        "--stop-after-init",
+        "--http-port=%d" % free_port(),
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-5000:]
     assert "test_http_case: Ran 2 tests" in run.stdout, run.stdout[-5000:]
     assert "test_http_case: OK" in run.stdout, run.stdout[-5000:]

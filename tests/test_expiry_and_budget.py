@@ -1,5 +1,6 @@
 """Idle expiry, lifetime cap, Redis commands per request, odoo.conf and the
 older module's keys, through real Odoo 11 nodes."""
+
 import json
 import os
 import subprocess
@@ -54,11 +55,16 @@ def test_logged_in_requests_cost_at_most_1_05_redis_commands(odoo_nodes, redis_c
     for _ in range(requests_sent):
         assert node.session_info(sid)["username"] == "admin"
     stats = redis_client.info("commandstats")
-    calls = {name[len("cmdstat_"):]: stat["calls"] for name, stat in stats.items()
-             if not name.startswith(("cmdstat_config", "cmdstat_info"))}
+    calls = {
+        name[len("cmdstat_") :]: stat["calls"]
+        for name, stat in stats.items()
+        if not name.startswith(("cmdstat_config", "cmdstat_info"))
+    }
     per_request = sum(calls.values()) / float(requests_sent)
-    figure("Redis commands per logged-in get_session_info request: %.3f %s "
-          "(the older module: 3.0)" % (per_request, calls))
+    figure(
+        "Redis commands per logged-in get_session_info request: %.3f %s "
+        "(the older module: 3.0)" % (per_request, calls)
+    )
     assert per_request <= 1.05
 
 
@@ -69,12 +75,17 @@ def conf_file(tmp_path, redis_server):
         lines = ["[options]"] + ["%s = %s" % item for item in options.items()]
         path.write_text("\n".join(lines) + "\n")
         return str(path)
+
     return write
 
 
 def test_settings_from_odoo_conf(odoo_nodes, conf_file, redis_server, redis_client):
-    conf = conf_file(session_redis="True", session_redis_url=redis_server.url,
-                     session_redis_prefix="fromfile", session_redis_expiration="777")
+    conf = conf_file(
+        session_redis="True",
+        session_redis_url=redis_server.url,
+        session_redis_prefix="fromfile",
+        session_redis_expiration="777",
+    )
     node = odoo_nodes(redis=False, start=False)
     node.extra_args = ["-c", conf]
     sid = node.start().login()
@@ -83,8 +94,9 @@ def test_settings_from_odoo_conf(odoo_nodes, conf_file, redis_server, redis_clie
 
 
 def test_environment_wins_over_odoo_conf(odoo_nodes, conf_file, redis_server, redis_client):
-    conf = conf_file(session_redis="true", session_redis_url=redis_server.url,
-                     session_redis_prefix="fromfile")
+    conf = conf_file(
+        session_redis="true", session_redis_url=redis_server.url, session_redis_prefix="fromfile"
+    )
     node = odoo_nodes(env={"ODOO_SESSION_REDIS_PREFIX": "fromenv"}, start=False)
     node.extra_args = ["-c", conf]
     sid = node.start().login()
@@ -119,9 +131,21 @@ def test_odoo_conf_is_read_with_the_explicit_server_command(conf_file, redis_ser
     conf = conf_file(session_redis="True", session_redis_url=redis_server.url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
     run = subprocess.run(
-        [LAUNCHER, "--addons-path=" + REPO, "server", "-c", conf, "--load=web,session_redis",
-         "--data-dir=" + str(tmp_path / "data"), "--stop-after-init"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-        timeout=120)
+        [
+            LAUNCHER,
+            "--addons-path=" + REPO,
+            "server",
+            "-c",
+            conf,
+            "--load=web,session_redis",
+            "--data-dir=" + str(tmp_path / "data"),
+            "--stop-after-init",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout
     assert "web sessions in Redis: redis://127.0.0.1:%d/0" % redis_server.port in run.stdout

@@ -1,11 +1,10 @@
 """Hostile session ids and stored values: never a 5xx, never a Redis command
 built from an id that failed validation, never a crashed worker."""
-import json
-import logging
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from odoo.http import OpenERPSession
 
 from session_redis.store import RedisSessionStore
@@ -13,16 +12,38 @@ from session_redis.store import RedisSessionStore
 VALID = "0123456789abcdef" * 2 + "01234567"
 
 ID_CORPUS = [
-    "", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "*", "?" * 40, "[a-f]" * 8,
-    "session:*", VALID + "\r\nSET x y", VALID + "\n", "\x00" + VALID[1:], VALID[:-1] + "\x00",
-    "a" * 10240, "é" * 40, "日本" * 20, VALID.upper(), " " + VALID, VALID + " ",
-    "0x" + VALID[2:], VALID + VALID,
+    "",
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "*",
+    "?" * 40,
+    "[a-f]" * 8,
+    "session:*",
+    VALID + "\r\nSET x y",
+    VALID + "\n",
+    "\x00" + VALID[1:],
+    VALID[:-1] + "\x00",
+    "a" * 10240,
+    "é" * 40,
+    "日本" * 20,
+    VALID.upper(),
+    " " + VALID,
+    VALID + " ",
+    "0x" + VALID[2:],
+    VALID + VALID,
 ]
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.one_of(st.text(), st.binary(), st.none(), st.integers(),
-                 st.text(alphabet="0123456789abcdefABCDEF*?[]\\\r\n\x00/.", min_size=38, max_size=42)))
+@given(
+    st.one_of(
+        st.text(),
+        st.binary(),
+        st.none(),
+        st.integers(),
+        st.text(alphabet="0123456789abcdefABCDEF*?[]\\\r\n\x00/.", min_size=38, max_size=42),
+    )
+)
 def test_fuzzed_ids_never_reach_redis(redis_server, sid):
     client = redis_server.client()
     store = RedisSessionStore(client, OpenERPSession)
@@ -36,9 +57,13 @@ def test_fuzzed_ids_never_reach_redis(redis_server, sid):
 @pytest.fixture(scope="module")
 def shared_node(odoo_database, redis_server, tmp_path_factory):
     from tests.servers import OdooNode
-    node = OdooNode(odoo_database.name, str(tmp_path_factory.mktemp("hostile")),
-                    {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url},
-                    filestore=odoo_database.filestore).start()
+
+    node = OdooNode(
+        odoo_database.name,
+        str(tmp_path_factory.mktemp("hostile")),
+        {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url},
+        filestore=odoo_database.filestore,
+    ).start()
     yield node
     node.stop()
 
@@ -55,8 +80,9 @@ def test_hostile_ids_over_http(shared_node, redis_server, sid):
     response = requests.get(shared_node.url + "/web/login", params={"session_id": sid}, timeout=30)
     assert response.status_code < 500
     body = {"jsonrpc": "2.0", "method": "call", "params": {}}
-    response = requests.post(shared_node.url + "/web/session/get_session_info",
-                             params={"session_id": sid}, json=body, timeout=30)
+    response = requests.post(
+        shared_node.url + "/web/session/get_session_info", params={"session_id": sid}, json=body, timeout=30
+    )
     assert response.status_code < 500
     assert get_calls(client) == 0, "a Redis GET for an invalid id"
 

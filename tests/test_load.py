@@ -2,6 +2,7 @@
 traffic spread over both without stickiness, and concurrent requests on one
 session. ``LOAD_SECONDS`` and ``LOAD_CLIENTS`` set the size (``make load``
 runs the long version)."""
+
 import concurrent.futures
 import json
 import os
@@ -19,8 +20,7 @@ CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
 
 
 def prefork(node):
-    node.extra_args = ["--workers=2", "--longpolling-port=%d" % free_port(),
-                       "--limit-time-real=600"]
+    node.extra_args = ["--workers=2", "--longpolling-port=%d" % free_port(), "--limit-time-real=600"]
     return node.start()
 
 
@@ -28,10 +28,17 @@ def create_users(node, admin_sid, count):
     """``count`` users, so that each client's session holds its own user."""
     logins = []
     for number in range(count):
-        login = "load%d_%d" % (number, random.randrange(10 ** 6))
-        response = node.json("/web/dataset/call_kw", {
-            "model": "res.users", "method": "create", "kwargs": {},
-            "args": [{"name": login, "login": login, "password": login}]}, session_id=admin_sid)
+        login = "load%d_%d" % (number, random.randrange(10**6))
+        response = node.json(
+            "/web/dataset/call_kw",
+            {
+                "model": "res.users",
+                "method": "create",
+                "kwargs": {},
+                "args": [{"name": login, "login": login, "password": login}],
+            },
+            session_id=admin_sid,
+        )
         assert "result" in response.json(), response.text
         logins.append(login)
     return logins
@@ -57,8 +64,12 @@ def test_concurrent_clients_over_two_prefork_nodes(odoo_nodes, redis_client, fig
         while time.monotonic() < deadline:
             node = random.choice(nodes)
             started = time.monotonic()
-            response = http.post(node.url + "/web/session/get_session_info", data=body,
-                                 headers={"Content-Type": "application/json"}, timeout=30)
+            response = http.post(
+                node.url + "/web/session/get_session_info",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
             elapsed = time.monotonic() - started
             result = response.json().get("result") if response.status_code == 200 else None
             with lock:
@@ -72,14 +83,25 @@ def test_concurrent_clients_over_two_prefork_nodes(odoo_nodes, redis_client, fig
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         sessions = [future.result() for future in [pool.submit(client, login) for login in logins]]
 
-    intact = sum(1 for login, sid in sessions
-                 for node in nodes if node.session_info(sid)["username"] == login)
+    intact = sum(
+        1 for login, sid in sessions for node in nodes if node.session_info(sid)["username"] == login
+    )
     for login, sid in sessions:
         assert json.loads(redis_client.get(session_key(sid)))["login"] == login
-    figure("load: %d clients, %.0f s, 2 prefork nodes: %d requests, %d errors, p50 %.1f ms, "
-          "p99 %.1f ms, %d/%d sessions intact on both nodes"
-          % (CLIENTS, SECONDS, len(latencies), len(failures), percentile(latencies, 0.5) * 1000,
-             percentile(latencies, 0.99) * 1000, intact, 2 * CLIENTS))
+    figure(
+        "load: %d clients, %.0f s, 2 prefork nodes: %d requests, %d errors, p50 %.1f ms, "
+        "p99 %.1f ms, %d/%d sessions intact on both nodes"
+        % (
+            CLIENTS,
+            SECONDS,
+            len(latencies),
+            len(failures),
+            percentile(latencies, 0.5) * 1000,
+            percentile(latencies, 0.99) * 1000,
+            intact,
+            2 * CLIENTS,
+        )
+    )
     assert failures == []
     assert intact == 2 * CLIENTS
 
@@ -94,9 +116,11 @@ def test_simultaneous_requests_never_corrupt_a_session(odoo_nodes, redis_client)
     def hammer(node, number):
         for _ in range(15):
             if number % 3 == 0:
-                response = node.json("/web/session/authenticate",
-                                     {"db": node.database, "login": "admin", "password": "admin"},
-                                     session_id=sid)
+                response = node.json(
+                    "/web/session/authenticate",
+                    {"db": node.database, "login": "admin", "password": "admin"},
+                    session_id=sid,
+                )
             else:
                 response = node.json("/web/session/get_session_info", session_id=sid)
             if response.status_code != 200 or "result" not in response.json():

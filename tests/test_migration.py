@@ -1,4 +1,5 @@
 """Filesystem -> Redis copy and purge, on real files and a real Redis."""
+
 import datetime
 import os
 import pickle
@@ -24,8 +25,9 @@ def fs_store(folder):
 
 @pytest.fixture
 def store(redis_client):
-    return RedisSessionStore(redis_client, OpenERPSession, prefix="p",
-                             expiration=1000, expiration_anonymous=100)
+    return RedisSessionStore(
+        redis_client, OpenERPSession, prefix="p", expiration=1000, expiration_anonymous=100
+    )
 
 
 def fs_session(fs_store, **data):

@@ -1,5 +1,6 @@
 """Redis outages through a real Odoo 11 node: a short 503, no hung worker,
 no crash at start-up, and healing by itself."""
+
 import os
 import signal
 import time
@@ -10,8 +11,9 @@ from tests.servers import RedisServer, free_port
 def test_a_hung_redis_answers_503_within_the_timeout_and_heals(odoo_nodes, tmp_path, figure):
     server = RedisServer(str(tmp_path / "hung")).start()
     try:
-        node = odoo_nodes(env={"ODOO_SESSION_REDIS_URL": server.url,
-                               "ODOO_SESSION_REDIS_SOCKET_TIMEOUT": "1"})
+        node = odoo_nodes(
+            env={"ODOO_SESSION_REDIS_URL": server.url, "ODOO_SESSION_REDIS_SOCKET_TIMEOUT": "1"}
+        )
         sid = node.login()
         os.kill(server.process.pid, signal.SIGSTOP)  # accepts connections, answers nothing
         try:
@@ -43,8 +45,12 @@ def test_redis_down_at_start_is_a_warning_and_the_node_heals(odoo_nodes, tmp_pat
 
 
 def test_cluster_down_at_start_is_a_warning_and_a_503(odoo_nodes):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_CLUSTER": "true",
-                           "ODOO_SESSION_REDIS_URL": "redis://127.0.0.1:%d/0" % free_port()})
+    node = odoo_nodes(
+        env={
+            "ODOO_SESSION_REDIS_CLUSTER": "true",
+            "ODOO_SESSION_REDIS_URL": "redis://127.0.0.1:%d/0" % free_port(),
+        }
+    )
     assert "Redis does not answer yet" in node.log()
     response = node.json("/web/session/get_session_info")
     assert response.status_code == 503 and "temporarily unavailable" in response.text

@@ -1,4 +1,5 @@
 """The README tells the truth about the settings and the two commands."""
+
 import os
 import re
 

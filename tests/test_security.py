@@ -1,5 +1,6 @@
 """Secrets, isolation between sites, logout and session fixation, through
 real Odoo 11 nodes."""
+
 import requests
 
 from session_redis.store import session_key
@@ -13,9 +14,11 @@ def planted_session(node):
 
 def authenticate_with(node, sid):
     """Log in with ``sid``; return the id of the cookie Odoo sends back."""
-    response = node.json("/web/session/authenticate",
-                         {"db": node.database, "login": "admin", "password": "admin"},
-                         session_id=sid)
+    response = node.json(
+        "/web/session/authenticate",
+        {"db": node.database, "login": "admin", "password": "admin"},
+        session_id=sid,
+    )
     result = response.json()["result"]
     cookie = response.cookies.get("session_id", sid)
     assert result["uid"] and result["session_id"] == cookie
@@ -52,21 +55,30 @@ def test_no_password_in_logs_even_at_debug_level(odoo_nodes, tmp_path):
     secret = "hunter2-Secret"
     server = RedisServer(str(tmp_path / "locked"), password=secret).start()
     try:
-        via_url = odoo_nodes("url", env={
-            "ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:%d/0" % (secret, server.port)},
-            start=False)
-        via_password = odoo_nodes("password", env={
-            "ODOO_SESSION_REDIS_URL": "", "ODOO_SESSION_REDIS_HOST": "127.0.0.1",
-            "ODOO_SESSION_REDIS_PORT": str(server.port), "ODOO_SESSION_REDIS_PASSWORD": secret},
-            start=False)
+        via_url = odoo_nodes(
+            "url",
+            env={"ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:%d/0" % (secret, server.port)},
+            start=False,
+        )
+        via_password = odoo_nodes(
+            "password",
+            env={
+                "ODOO_SESSION_REDIS_URL": "",
+                "ODOO_SESSION_REDIS_HOST": "127.0.0.1",
+                "ODOO_SESSION_REDIS_PORT": str(server.port),
+                "ODOO_SESSION_REDIS_PASSWORD": secret,
+            },
+            start=False,
+        )
         for node in (via_url, via_password):
             node.extra_args = ["--log-level=debug"]
             sid = node.start().login()
             assert node.session_info(sid)["username"] == "admin"
         server.stop()  # error paths log too
         assert via_url.json("/web/session/get_session_info", session_id=sid).status_code == 503
-        wrong = odoo_nodes("wrong", env={
-            "ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:notaport/0" % secret}, start=False)
+        wrong = odoo_nodes(
+            "wrong", env={"ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:notaport/0" % secret}, start=False
+        )
         refused = wrong.run("--log-level=debug", "--stop-after-init")
         assert refused.returncode != 0 and "ODOO_SESSION_REDIS_URL" in refused.stdout
         assert secret not in refused.stdout

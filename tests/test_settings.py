@@ -1,30 +1,84 @@
 """Settings: every variable, its default, what it accepts and refuses,
 from the environment and from odoo.conf."""
+
 import pytest
 
 from session_redis.settings import (
-    SPECS, Settings, SettingError, conf_name, describe, env_name, load_settings, mask_url,
-    sentinel_addresses)
+    SPECS,
+    SettingError,
+    Settings,
+    conf_name,
+    describe,
+    env_name,
+    load_settings,
+    mask_url,
+    sentinel_addresses,
+)
 
 FULL = {
-    "": "1", "URL": "redis://r:1/2", "HOST": "redis.internal", "PORT": "6380", "DB": "4",
-    "USERNAME": "odoo", "PASSWORD": "pw", "SSL": "true", "SSL_CA_CERTS": __file__,
-    "SSL_CERTFILE": __file__, "SSL_KEYFILE": __file__, "SSL_CERT_REQS": "optional",
-    "SENTINEL_HOST": "s1:26380,s2", "SENTINEL_PORT": "26381", "SENTINEL_MASTER_NAME": "mymaster",
-    "SENTINEL_USERNAME": "watcher", "SENTINEL_PASSWORD": "spw", "CLUSTER": "false",
-    "SOCKET_TIMEOUT": "1.5", "CONNECT_TIMEOUT": "0.5", "PREFIX": "shop", "EXPIRATION": "3600",
-    "EXPIRATION_ANONYMOUS": "60", "SLIDING": "off", "TOUCH_INTERVAL": "30", "MAX_LIFETIME": "86400",
-    "MAX_SIZE": "2048", "ROTATE_ON_LOGIN": "on",
-    "COPY_EXISTING_FS_SESSIONS": "true", "PURGE_EXISTING_FS_SESSIONS": "yes",
+    "": "1",
+    "URL": "redis://r:1/2",
+    "HOST": "redis.internal",
+    "PORT": "6380",
+    "DB": "4",
+    "USERNAME": "odoo",
+    "PASSWORD": "pw",
+    "SSL": "true",
+    "SSL_CA_CERTS": __file__,
+    "SSL_CERTFILE": __file__,
+    "SSL_KEYFILE": __file__,
+    "SSL_CERT_REQS": "optional",
+    "SENTINEL_HOST": "s1:26380,s2",
+    "SENTINEL_PORT": "26381",
+    "SENTINEL_MASTER_NAME": "mymaster",
+    "SENTINEL_USERNAME": "watcher",
+    "SENTINEL_PASSWORD": "spw",
+    "CLUSTER": "false",
+    "SOCKET_TIMEOUT": "1.5",
+    "CONNECT_TIMEOUT": "0.5",
+    "PREFIX": "shop",
+    "EXPIRATION": "3600",
+    "EXPIRATION_ANONYMOUS": "60",
+    "SLIDING": "off",
+    "TOUCH_INTERVAL": "30",
+    "MAX_LIFETIME": "86400",
+    "MAX_SIZE": "2048",
+    "ROTATE_ON_LOGIN": "on",
+    "COPY_EXISTING_FS_SESSIONS": "true",
+    "PURGE_EXISTING_FS_SESSIONS": "yes",
 }
 FULL_SETTINGS = Settings(
-    enabled=True, url="redis://r:1/2", host="redis.internal", port=6380, db=4, username="odoo",
-    password="pw", ssl=True, ssl_ca_certs=__file__, ssl_certfile=__file__, ssl_keyfile=__file__,
-    ssl_cert_reqs="optional", sentinel_host=[("s1", 26380), ("s2", None)], sentinel_port=26381,
-    sentinel_master_name="mymaster", sentinel_username="watcher", sentinel_password="spw",
-    cluster=False, socket_timeout=1.5, connect_timeout=0.5, prefix="shop", expiration=3600,
-    expiration_anonymous=60, sliding=False, touch_interval=30, max_lifetime=86400,
-    max_size=2048, rotate_on_login=True, copy_existing_fs_sessions=True, purge_existing_fs_sessions=True)
+    enabled=True,
+    url="redis://r:1/2",
+    host="redis.internal",
+    port=6380,
+    db=4,
+    username="odoo",
+    password="pw",
+    ssl=True,
+    ssl_ca_certs=__file__,
+    ssl_certfile=__file__,
+    ssl_keyfile=__file__,
+    ssl_cert_reqs="optional",
+    sentinel_host=[("s1", 26380), ("s2", None)],
+    sentinel_port=26381,
+    sentinel_master_name="mymaster",
+    sentinel_username="watcher",
+    sentinel_password="spw",
+    cluster=False,
+    socket_timeout=1.5,
+    connect_timeout=0.5,
+    prefix="shop",
+    expiration=3600,
+    expiration_anonymous=60,
+    sliding=False,
+    touch_interval=30,
+    max_lifetime=86400,
+    max_size=2048,
+    rotate_on_login=True,
+    copy_existing_fs_sessions=True,
+    purge_existing_fs_sessions=True,
+)
 
 
 def settings(**variables):
@@ -39,13 +93,37 @@ def error_of(**variables):
 
 def test_defaults_match_the_readme():
     assert load_settings({}) == Settings(
-        enabled=False, url=None, host="localhost", port=6379, db=0, username=None, password=None,
-        ssl=False, ssl_ca_certs=None, ssl_certfile=None, ssl_keyfile=None,
-        ssl_cert_reqs="required", sentinel_host=None, sentinel_port=26379,
-        sentinel_master_name=None, sentinel_username=None, sentinel_password=None, cluster=False,
-        socket_timeout=3.0, connect_timeout=2.0, prefix="", expiration=7 * 24 * 3600,
-        expiration_anonymous=3 * 3600, sliding=True, touch_interval=60, max_lifetime=None,
-        max_size=1024 * 1024, rotate_on_login=False, copy_existing_fs_sessions=False, purge_existing_fs_sessions=False)
+        enabled=False,
+        url=None,
+        host="localhost",
+        port=6379,
+        db=0,
+        username=None,
+        password=None,
+        ssl=False,
+        ssl_ca_certs=None,
+        ssl_certfile=None,
+        ssl_keyfile=None,
+        ssl_cert_reqs="required",
+        sentinel_host=None,
+        sentinel_port=26379,
+        sentinel_master_name=None,
+        sentinel_username=None,
+        sentinel_password=None,
+        cluster=False,
+        socket_timeout=3.0,
+        connect_timeout=2.0,
+        prefix="",
+        expiration=7 * 24 * 3600,
+        expiration_anonymous=3 * 3600,
+        sliding=True,
+        touch_interval=60,
+        max_lifetime=None,
+        max_size=1024 * 1024,
+        rotate_on_login=False,
+        copy_existing_fs_sessions=False,
+        purge_existing_fs_sessions=False,
+    )
 
 
 def test_every_variable_is_read_from_the_environment():
@@ -122,10 +200,20 @@ def test_bad_timeout_is_refused(suffix, value):
     assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
 
 
-@pytest.mark.parametrize("suffix, value", [
-    ("MAX_SIZE", "100"), ("MAX_SIZE", "1MB"), ("DB", "-1"), ("DB", "one"), ("SSL_CERT_REQS", "maybe"), ("SSL_CA_CERTS", "/no/such/file"),
-    ("SENTINEL_HOST", "a:b"), ("SENTINEL_HOST", "a,,b"), ("SENTINEL_HOST", "a:70000"),
-])
+@pytest.mark.parametrize(
+    "suffix, value",
+    [
+        ("MAX_SIZE", "100"),
+        ("MAX_SIZE", "1MB"),
+        ("DB", "-1"),
+        ("DB", "one"),
+        ("SSL_CERT_REQS", "maybe"),
+        ("SSL_CA_CERTS", "/no/such/file"),
+        ("SENTINEL_HOST", "a:b"),
+        ("SENTINEL_HOST", "a,,b"),
+        ("SENTINEL_HOST", "a:70000"),
+    ],
+)
 def test_other_bad_values_are_refused(suffix, value):
     assert "ODOO_SESSION_REDIS_%s=%r" % (suffix, value) in error_of(**{suffix: value})
 
@@ -135,8 +223,7 @@ def test_sentinel_host_needs_a_master_name():
 
 
 def test_cluster_and_sentinel_exclude_each_other():
-    assert "ODOO_SESSION_REDIS_CLUSTER" in error_of(
-        CLUSTER="1", SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m")
+    assert "ODOO_SESSION_REDIS_CLUSTER" in error_of(CLUSTER="1", SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m")
 
 
 def test_client_certificate_needs_its_key():
@@ -148,23 +235,29 @@ def test_sentinel_addresses_fill_in_the_default_port():
     assert sentinel_addresses(s) == [("a", 1), ("b", 9), ("c", 3)]
 
 
-@pytest.mark.parametrize("url", [
-    "redis://localhost:6379/0",
-    "rediss://user:p%40ss@redis.example:6380/3",
-    "unix:///run/redis/redis.sock?db=2",
-    "redis://:secret@localhost",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://localhost:6379/0",
+        "rediss://user:p%40ss@redis.example:6380/3",
+        "unix:///run/redis/redis.sock?db=2",
+        "redis://:secret@localhost",
+    ],
+)
 def test_good_urls_are_kept(url):
     assert settings(URL=url).url == url
 
 
-@pytest.mark.parametrize("url", [
-    "http://localhost:6379",
-    "localhost:6379",
-    "redis://localhost:notaport/0",
-    "redis://localhost:99999/0",
-    "redis://localhost:6379/notadb",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:6379",
+        "localhost:6379",
+        "redis://localhost:notaport/0",
+        "redis://localhost:99999/0",
+        "redis://localhost:6379/notadb",
+    ],
+)
 def test_unparsable_url_is_refused(url):
     assert "ODOO_SESSION_REDIS_URL" in error_of(URL=url)
 
@@ -175,21 +268,26 @@ def test_password_in_a_bad_url_is_not_in_the_message():
     assert "redis://user:***@localhost:notaport/0" in message
 
 
-@pytest.mark.parametrize("url, masked", [
-    ("redis://:hunter2@host:6379/0", "redis://:***@host:6379/0"),
-    ("rediss://user:hunter2@host", "rediss://user:***@host"),
-    ("redis://user@host", "redis://user@host"),
-    ("redis://host:6379", "redis://host:6379"),
-    ("redis://u:p@ss@host", "redis://u:***@host"),
-])
+@pytest.mark.parametrize(
+    "url, masked",
+    [
+        ("redis://:hunter2@host:6379/0", "redis://:***@host:6379/0"),
+        ("rediss://user:hunter2@host", "rediss://user:***@host"),
+        ("redis://user@host", "redis://user@host"),
+        ("redis://host:6379", "redis://host:6379"),
+        ("redis://u:p@ss@host", "redis://u:***@host"),
+    ],
+)
 def test_mask_url(url, masked):
     assert mask_url(url) == masked
 
 
 def test_describe_never_shows_a_password():
-    for s in (settings(URL="redis://:hunter2@host:1/0", PASSWORD="hunter3"),
-              settings(PASSWORD="hunter3", HOST="h", PORT="7"),
-              settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m", SENTINEL_PASSWORD="hunter4")):
+    for s in (
+        settings(URL="redis://:hunter2@host:1/0", PASSWORD="hunter3"),
+        settings(PASSWORD="hunter3", HOST="h", PORT="7"),
+        settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m", SENTINEL_PASSWORD="hunter4"),
+    ):
         assert "hunter" not in describe(s)
     assert "redis://:***@host:1/0" in describe(settings(URL="redis://:hunter2@host:1/0"))
     assert "sentinels s:26379, master 'm'" in describe(settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m"))

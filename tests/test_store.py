@@ -1,4 +1,5 @@
 """RedisSessionStore against a real (private) redis-server."""
+
 import json
 import logging
 
@@ -8,7 +9,13 @@ from werkzeug.contrib.sessions import SessionStore
 
 from session_redis.codec import encode_session
 from session_redis.store import (
-    META, RedisSessionStore, RedisUnavailable, body_of, encode_with_times, session_key)
+    META,
+    RedisSessionStore,
+    RedisUnavailable,
+    body_of,
+    encode_with_times,
+    session_key,
+)
 from tests.servers import RedisServer
 
 SID = "a" * 40
@@ -16,8 +23,9 @@ SID = "a" * 40
 
 @pytest.fixture
 def store(redis_client):
-    return RedisSessionStore(redis_client, session_class=OpenERPSession,
-                             expiration=1000, expiration_anonymous=100)
+    return RedisSessionStore(
+        redis_client, session_class=OpenERPSession, expiration=1000, expiration_anonymous=100
+    )
 
 
 def test_is_a_werkzeug_store_of_odoo_sessions(store):
@@ -88,7 +96,9 @@ def test_missing_key_gives_a_new_session(store):
     assert session.new and session.sid != SID and dict(session) == dict(store.new())
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b'"x"', b"\xff", b'{"a": {"__type__": "pickle", "value": ""}}'])
+@pytest.mark.parametrize(
+    "raw", [b"not json", b"[1,2]", b'"x"', b"\xff", b'{"a": {"__type__": "pickle", "value": ""}}']
+)
 def test_corrupt_value_gives_a_new_session_and_a_warning(store, redis_client, caplog, raw):
     redis_client.set(store.key(SID), raw)
     with caplog.at_level(logging.WARNING):
@@ -97,10 +107,24 @@ def test_corrupt_value_gives_a_new_session_and_a_warning(store, redis_client, ca
     assert "unreadable" in caplog.text
 
 
-@pytest.mark.parametrize("sid", [
-    None, "", "A" * 40, "a" * 39, "a" * 41, "a" * 40 + "\n", "*", "../" + "a" * 37,
-    "g" * 40, "a" * 20 + "*" + "a" * 19, "é" * 40, "a" * 10000, b"a" * 40,
-])
+@pytest.mark.parametrize(
+    "sid",
+    [
+        None,
+        "",
+        "A" * 40,
+        "a" * 39,
+        "a" * 41,
+        "a" * 40 + "\n",
+        "*",
+        "../" + "a" * 37,
+        "g" * 40,
+        "a" * 20 + "*" + "a" * 19,
+        "é" * 40,
+        "a" * 10000,
+        b"a" * 40,
+    ],
+)
 def test_invalid_id_gives_a_new_session_without_asking_redis(redis_server, sid):
     counting = redis_server.client()
     counting.config_resetstat()
@@ -161,7 +185,11 @@ def test_redis_down_raises_http_503(tmp_path):
     store.save(session)
     server.stop()
     session["changed"] = True
-    for action in (lambda: store.get(session.sid), lambda: store.save(session), lambda: store.delete(session)):
+    for action in (
+        lambda: store.get(session.sid),
+        lambda: store.save(session),
+        lambda: store.delete(session),
+    ):
         with pytest.raises(RedisUnavailable) as error:
             action()
         assert error.value.code == 503
@@ -181,8 +209,11 @@ def commands(client):
     """Commands the server ran since the last call, by name."""
     stats = client.info("commandstats")
     client.config_resetstat()
-    return {name[len("cmdstat_"):]: value["calls"] for name, value in stats.items()
-            if not name.startswith(("cmdstat_config", "cmdstat_info"))}
+    return {
+        name[len("cmdstat_") :]: value["calls"]
+        for name, value in stats.items()
+        if not name.startswith(("cmdstat_config", "cmdstat_info"))
+    }
 
 
 @pytest.fixture
@@ -192,8 +223,14 @@ def clock():
 
 @pytest.fixture
 def sliding(redis_client, clock):
-    return RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
-                             expiration_anonymous=100, touch_interval=60, clock=clock)
+    return RedisSessionStore(
+        redis_client,
+        OpenERPSession,
+        expiration=1000,
+        expiration_anonymous=100,
+        touch_interval=60,
+        clock=clock,
+    )
 
 
 def saved(store, **data):
@@ -240,8 +277,9 @@ def test_touch_is_due_after_the_interval_and_pushes_the_ttl_back(sliding, redis_
 
 
 def test_touch_interval_is_at_most_a_tenth_of_the_expiration(redis_client, clock):
-    store = RedisSessionStore(redis_client, OpenERPSession, expiration=50,
-                              expiration_anonymous=50, touch_interval=60, clock=clock)
+    store = RedisSessionStore(
+        redis_client, OpenERPSession, expiration=50, expiration_anonymous=50, touch_interval=60, clock=clock
+    )
     sid = saved(store, uid=2)
     clock.now += 4.9
     assert store.get(sid).modified is False
@@ -250,8 +288,7 @@ def test_touch_interval_is_at_most_a_tenth_of_the_expiration(redis_client, clock
 
 
 def test_without_sliding_an_unchanged_session_is_never_rewritten(redis_client, clock):
-    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
-                              sliding=False, clock=clock)
+    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000, sliding=False, clock=clock)
     sid = saved(store, uid=2)
     clock.now += 10000
     session = store.get(sid)
@@ -263,8 +300,9 @@ def test_without_sliding_an_unchanged_session_is_never_rewritten(redis_client, c
 
 
 def test_max_lifetime_caps_the_ttl_and_ends_the_session(redis_client, clock):
-    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000,
-                              touch_interval=1, max_lifetime=300, clock=clock)
+    store = RedisSessionStore(
+        redis_client, OpenERPSession, expiration=1000, touch_interval=1, max_lifetime=300, clock=clock
+    )
     sid = saved(store, uid=2)
     assert 295 <= redis_client.ttl(store.key(sid)) <= 300
     clock.now += 200

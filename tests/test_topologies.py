@@ -7,18 +7,27 @@ checked through an independent client) and an end-to-end test (two Odoo
 nodes sharing that topology). Every server is started by the test, on free
 loopback ports, in its tmp folder, and stopped at its end.
 """
+
 import concurrent.futures
 
 import pytest
 from odoo.http import OpenERPSession
-from redis.exceptions import ConnectionError as RedisConnectionError, NoPermissionError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoPermissionError
 
 from session_redis.client import make_client
 from session_redis.settings import load_settings
 from session_redis.store import RedisSessionStore, session_key
 from tests.servers import wait_until
-from tests.topologies import (ACL_USER, Cluster, SentinelSet, TlsRedisServer, acl_server,
-                              make_certificates, running)
+from tests.topologies import (
+    ACL_USER,
+    Cluster,
+    SentinelSet,
+    TlsRedisServer,
+    acl_server,
+    make_certificates,
+    running,
+)
 
 USER_PASSWORD = "user-pw"
 ADMIN_PASSWORD = "admin-pw"
@@ -65,6 +74,7 @@ def shared_login(odoo_nodes, **values):
 
 # --- TLS ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def certificates(tmp_path):
     return make_certificates(str(tmp_path / "certs"))
@@ -92,15 +102,18 @@ def test_tls_rediss_url_with_ca_file(tls_server, certificates):
 
 
 def test_tls_flag_with_host_and_port(tls_server, certificates):
-    client = client_for(SSL="true", HOST="127.0.0.1", PORT=str(tls_server.port),
-                        SSL_CA_CERTS=certificates.ca)
+    client = client_for(SSL="true", HOST="127.0.0.1", PORT=str(tls_server.port), SSL_CA_CERTS=certificates.ca)
     client.set("session:tls-flag", b"2")
     assert tls_server.client().get("session:tls-flag") == b"2"
 
 
 def test_tls_client_certificate_when_the_server_requires_one(mtls_server, certificates):
-    client = client_for(URL=mtls_server.url, SSL_CA_CERTS=certificates.ca,
-                        SSL_CERTFILE=certificates.client_cert, SSL_KEYFILE=certificates.client_key)
+    client = client_for(
+        URL=mtls_server.url,
+        SSL_CA_CERTS=certificates.ca,
+        SSL_CERTFILE=certificates.client_cert,
+        SSL_KEYFILE=certificates.client_key,
+    )
     client.set("session:mtls", b"3")
     assert mtls_server.client().get("session:mtls") == b"3"
 
@@ -115,8 +128,7 @@ def test_tls_missing_client_certificate_is_a_connection_error(mtls_server, certi
 
 
 def test_tls_server_of_an_unknown_ca_is_refused(tls_server):
-    client = client_for(SSL="true", HOST="127.0.0.1", PORT=str(tls_server.port),
-                        SSL_CERT_REQS="required")
+    client = client_for(SSL="true", HOST="127.0.0.1", PORT=str(tls_server.port), SSL_CERT_REQS="required")
     with pytest.raises(RedisConnectionError) as error:
         client.ping()
     assert "certificate verify failed" in str(error.value)
@@ -124,12 +136,18 @@ def test_tls_server_of_an_unknown_ca_is_refused(tls_server):
 
 
 def test_end_to_end_tls_with_client_certificate(odoo_nodes, mtls_server, certificates):
-    sid = shared_login(odoo_nodes, URL=mtls_server.url, SSL_CA_CERTS=certificates.ca,
-                       SSL_CERTFILE=certificates.client_cert, SSL_KEYFILE=certificates.client_key)
+    sid = shared_login(
+        odoo_nodes,
+        URL=mtls_server.url,
+        SSL_CA_CERTS=certificates.ca,
+        SSL_CERTFILE=certificates.client_cert,
+        SSL_KEYFILE=certificates.client_key,
+    )
     assert mtls_server.client().exists(key_of(sid)) == 1
 
 
 # --- ACL user ----------------------------------------------------------------
+
 
 @pytest.fixture
 def acl(tmp_path):
@@ -138,8 +156,7 @@ def acl(tmp_path):
 
 
 def acl_variables(server):
-    return dict(HOST="127.0.0.1", PORT=str(server.port), USERNAME=ACL_USER,
-                PASSWORD=USER_PASSWORD)
+    return dict(HOST="127.0.0.1", PORT=str(server.port), USERNAME=ACL_USER, PASSWORD=USER_PASSWORD)
 
 
 def test_acl_user_runs_the_store(acl):
@@ -181,6 +198,7 @@ def test_end_to_end_acl_user(odoo_nodes, acl):
 
 # --- Sentinel ----------------------------------------------------------------
 
+
 @pytest.fixture
 def sentinels(tmp_path):
     with running(SentinelSet(str(tmp_path / "sentinel"), sentinels=2)) as topology:
@@ -189,8 +207,14 @@ def sentinels(tmp_path):
 
 @pytest.fixture
 def protected_sentinels(tmp_path):
-    with running(SentinelSet(str(tmp_path / "sentinel"), sentinels=2, password=MASTER_PASSWORD,
-                             sentinel_password=SENTINEL_PASSWORD)) as topology:
+    with running(
+        SentinelSet(
+            str(tmp_path / "sentinel"),
+            sentinels=2,
+            password=MASTER_PASSWORD,
+            sentinel_password=SENTINEL_PASSWORD,
+        )
+    ) as topology:
         yield topology
 
 
@@ -211,8 +235,9 @@ def test_sentinel_two_hosts(sentinels):
 
 def test_sentinel_with_passwords(protected_sentinels):
     topology = protected_sentinels
-    settings = dict(SENTINEL_HOST=topology.hosts, SENTINEL_MASTER_NAME=topology.name,
-                    PASSWORD=MASTER_PASSWORD)
+    settings = dict(
+        SENTINEL_HOST=topology.hosts, SENTINEL_MASTER_NAME=topology.name, PASSWORD=MASTER_PASSWORD
+    )
     client = client_for(SENTINEL_PASSWORD=SENTINEL_PASSWORD, **settings)
     client.set("session:p", b"1")
     written_to_the_master(topology, "session:p", b"1")
@@ -222,8 +247,9 @@ def test_sentinel_password_missing_is_a_connection_error(protected_sentinels):
     """The sentinels do want their password: without it, a redis
     ConnectionError (the store turns it into HTTP 503)."""
     topology = protected_sentinels
-    client = client_for(SENTINEL_HOST=topology.hosts, SENTINEL_MASTER_NAME=topology.name,
-                        PASSWORD=MASTER_PASSWORD)
+    client = client_for(
+        SENTINEL_HOST=topology.hosts, SENTINEL_MASTER_NAME=topology.name, PASSWORD=MASTER_PASSWORD
+    )
     with pytest.raises(RedisConnectionError):
         client.set("session:p", b"no")
     assert topology.master.client().dbsize() == 0
@@ -231,13 +257,18 @@ def test_sentinel_password_missing_is_a_connection_error(protected_sentinels):
 
 def test_end_to_end_sentinel(odoo_nodes, protected_sentinels):
     topology = protected_sentinels
-    sid = shared_login(odoo_nodes, SENTINEL_HOST=topology.hosts,
-                       SENTINEL_MASTER_NAME=topology.name, PASSWORD=MASTER_PASSWORD,
-                       SENTINEL_PASSWORD=SENTINEL_PASSWORD)
+    sid = shared_login(
+        odoo_nodes,
+        SENTINEL_HOST=topology.hosts,
+        SENTINEL_MASTER_NAME=topology.name,
+        PASSWORD=MASTER_PASSWORD,
+        SENTINEL_PASSWORD=SENTINEL_PASSWORD,
+    )
     assert topology.master.client().exists(key_of(sid)) == 1
 
 
 # --- Cluster -----------------------------------------------------------------
+
 
 @pytest.fixture
 def cluster(tmp_path):

@@ -6,6 +6,7 @@ in a folder the test gives (a pytest tmp folder), and has a ``stop()`` that
 stops whatever was started, even after a start that failed half-way. Use
 them through :func:`running` so that a failing test stops them too.
 """
+
 import collections
 import contextlib
 import os
@@ -30,8 +31,7 @@ def running(topology):
 
 # --- TLS ---------------------------------------------------------------------
 
-Certificates = collections.namedtuple(
-    "Certificates", "ca server_cert server_key client_cert client_key")
+Certificates = collections.namedtuple("Certificates", "ca server_cert server_key client_cert client_key")
 
 _CA_CONFIG = """\
 [req]
@@ -57,16 +57,20 @@ authorityKeyIdentifier = keyid,issuer
 
 
 def _openssl(folder, *args):
-    result = subprocess.run(["openssl"] + list(args), cwd=folder, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+    result = subprocess.run(
+        ["openssl"] + list(args),
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     if result.returncode != 0:
         raise RuntimeError("openssl %s failed:\n%s" % (" ".join(args), result.stdout))
 
 
 def _new_key(folder, name):
     # EC keys: generated in milliseconds, where RSA takes noticeable time.
-    _openssl(folder, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-out", name)
+    _openssl(folder, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", name)
 
 
 def make_certificates(folder):
@@ -81,19 +85,37 @@ def make_certificates(folder):
     with open(path("ca.cnf"), "w") as handle:
         handle.write(_CA_CONFIG)
     _new_key(folder, "ca.key")
-    _openssl(folder, "req", "-new", "-x509", "-config", "ca.cnf", "-key", "ca.key",
-             "-days", "2", "-out", "ca.crt")
+    _openssl(
+        folder, "req", "-new", "-x509", "-config", "ca.cnf", "-key", "ca.key", "-days", "2", "-out", "ca.crt"
+    )
     for name, usage in (("server", "serverAuth"), ("client", "clientAuth")):
         with open(path(name + ".ext"), "w") as handle:
             handle.write(_LEAF_EXTENSIONS % usage)
         _new_key(folder, name + ".key")
-        _openssl(folder, "req", "-new", "-key", name + ".key", "-subj", "/CN=127.0.0.1",
-                 "-out", name + ".csr")
-        _openssl(folder, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt",
-                 "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-                 "-extfile", name + ".ext", "-out", name + ".crt")
-    return Certificates(path("ca.crt"), path("server.crt"), path("server.key"),
-                        path("client.crt"), path("client.key"))
+        _openssl(
+            folder, "req", "-new", "-key", name + ".key", "-subj", "/CN=127.0.0.1", "-out", name + ".csr"
+        )
+        _openssl(
+            folder,
+            "x509",
+            "-req",
+            "-in",
+            name + ".csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            name + ".ext",
+            "-out",
+            name + ".crt",
+        )
+    return Certificates(
+        path("ca.crt"), path("server.crt"), path("server.key"), path("client.crt"), path("client.key")
+    )
 
 
 class TlsRedisServer(RedisServer):
@@ -109,12 +131,25 @@ class TlsRedisServer(RedisServer):
 
     def __init__(self, folder, certificates, auth_clients="optional", port=None, password=None):
         port = port or free_port()
-        super(TlsRedisServer, self).__init__(folder, port=port, password=password, extra_args=[
-            "--port", "0", "--tls-port", str(port),
-            "--tls-cert-file", certificates.server_cert,
-            "--tls-key-file", certificates.server_key,
-            "--tls-ca-cert-file", certificates.ca,
-            "--tls-auth-clients", auth_clients])
+        super(TlsRedisServer, self).__init__(
+            folder,
+            port=port,
+            password=password,
+            extra_args=[
+                "--port",
+                "0",
+                "--tls-port",
+                str(port),
+                "--tls-cert-file",
+                certificates.server_cert,
+                "--tls-key-file",
+                certificates.server_key,
+                "--tls-ca-cert-file",
+                certificates.ca,
+                "--tls-auth-clients",
+                auth_clients,
+            ],
+        )
         self.certificates = certificates
 
     @property
@@ -122,11 +157,19 @@ class TlsRedisServer(RedisServer):
         return "rediss://%s:%d/0" % (LOOPBACK, self.port)
 
     def client(self, db=0):
-        return redis.Redis(host=LOOPBACK, port=self.port, db=db, password=self.password,
-                           socket_timeout=5, ssl=True, ssl_cert_reqs="required",
-                           ssl_check_hostname=True, ssl_ca_certs=self.certificates.ca,
-                           ssl_certfile=self.certificates.client_cert,
-                           ssl_keyfile=self.certificates.client_key)
+        return redis.Redis(
+            host=LOOPBACK,
+            port=self.port,
+            db=db,
+            password=self.password,
+            socket_timeout=5,
+            ssl=True,
+            ssl_cert_reqs="required",
+            ssl_check_hostname=True,
+            ssl_ca_certs=self.certificates.ca,
+            ssl_certfile=self.certificates.client_cert,
+            ssl_keyfile=self.certificates.client_key,
+        )
 
 
 # --- ACL user ----------------------------------------------------------------
@@ -149,6 +192,7 @@ def acl_server(folder, user_password, admin_password):
 
 # --- Sentinel ----------------------------------------------------------------
 
+
 class SentinelSet(object):
     """A master, one replica and ``sentinels`` sentinels watching the master.
 
@@ -157,8 +201,7 @@ class SentinelSet(object):
     :param sentinel_password: the sentinels' own ``requirepass``.
     """
 
-    def __init__(self, folder, name="sessions", sentinels=2, password=None,
-                 sentinel_password=None):
+    def __init__(self, folder, name="sessions", sentinels=2, password=None, sentinel_password=None):
         self.folder = folder
         self.name = name
         self.sentinel_count = sentinels
@@ -183,15 +226,23 @@ class SentinelSet(object):
     def _start(self):
         auth = ["--masterauth", self.password] if self.password else []
         # No 5 s wait before the replica's first (diskless) full sync.
-        self.master = RedisServer(os.path.join(self.folder, "master"), password=self.password,
-                                  extra_args=["--repl-diskless-sync-delay", "0"])
+        self.master = RedisServer(
+            os.path.join(self.folder, "master"),
+            password=self.password,
+            extra_args=["--repl-diskless-sync-delay", "0"],
+        )
         self.master.start()
         self.replica = RedisServer(
-            os.path.join(self.folder, "replica"), password=self.password,
-            extra_args=["--replicaof", LOOPBACK, str(self.master.port)] + auth)
+            os.path.join(self.folder, "replica"),
+            password=self.password,
+            extra_args=["--replicaof", LOOPBACK, str(self.master.port)] + auth,
+        )
         self.replica.start()
-        wait_until(lambda: self.replica.client().info("replication")["master_link_status"] == "up",
-                   10, "replica in sync with the master")
+        wait_until(
+            lambda: self.replica.client().info("replication")["master_link_status"] == "up",
+            10,
+            "replica in sync with the master",
+        )
         for number in range(self.sentinel_count):
             self._start_sentinel(os.path.join(self.folder, "sentinel%d" % number))
 
@@ -199,20 +250,27 @@ class SentinelSet(object):
         # Sentinels rewrite their config file: each one gets its own.
         os.makedirs(folder, exist_ok=True)
         port = free_port()
-        lines = ["port %d" % port, "bind %s" % LOOPBACK,
-                 "sentinel monitor %s %s %d 1" % (self.name, LOOPBACK, self.master.port)]
+        lines = [
+            "port %d" % port,
+            "bind %s" % LOOPBACK,
+            "sentinel monitor %s %s %d 1" % (self.name, LOOPBACK, self.master.port),
+        ]
         if self.password:
             lines.append("sentinel auth-pass %s %s" % (self.name, self.password))
         config = os.path.join(folder, "sentinel.conf")
         with open(config, "w") as handle:
             handle.write("\n".join(lines) + "\n")
-        sentinel = RedisServer(folder, port=port, config_file=config, extra_args=["--sentinel"],
-                               password=self.sentinel_password)
+        sentinel = RedisServer(
+            folder, port=port, config_file=config, extra_args=["--sentinel"], password=self.sentinel_password
+        )
         self.sentinels.append(sentinel)
         sentinel.start()
         master = (LOOPBACK.encode(), self.master.port)
-        wait_until(lambda: tuple(sentinel.client().sentinel_get_master_addr_by_name(self.name))
-                   == master, 10, "sentinel on port %d knowing the master" % port)
+        wait_until(
+            lambda: tuple(sentinel.client().sentinel_get_master_addr_by_name(self.name)) == master,
+            10,
+            "sentinel on port %d knowing the master" % port,
+        )
 
     def stop(self):
         for server in reversed(self.sentinels + [self.replica, self.master]):
@@ -221,6 +279,7 @@ class SentinelSet(object):
 
 
 # --- Cluster -----------------------------------------------------------------
+
 
 class Cluster(object):
     """Three masters (no replicas) sharing the 16384 slots.
@@ -249,25 +308,43 @@ class Cluster(object):
     def _start(self):
         for number in range(self.size):
             port = free_port()
-            node = RedisServer(os.path.join(self.folder, "node%d" % number), port=port, extra_args=[
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes-%d.conf" % port,
-                "--cluster-port", str(free_port())])
+            node = RedisServer(
+                os.path.join(self.folder, "node%d" % number),
+                port=port,
+                extra_args=[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes-%d.conf" % port,
+                    "--cluster-port",
+                    str(free_port()),
+                ],
+            )
             self.nodes.append(node)
             node.start()
         create = subprocess.run(
-            ["redis-cli", "--cluster", "create"] + self.addresses
+            ["redis-cli", "--cluster", "create"]
+            + self.addresses
             + ["--cluster-replicas", "0", "--cluster-yes"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+            timeout=60,
+        )
         if create.returncode != 0:
             raise RuntimeError("redis-cli --cluster create failed:\n" + create.stdout)
         for node in self.nodes:
-            wait_until(lambda: node.client().cluster("info")["cluster_state"] == "ok",
-                       20, "cluster_state:ok on port %d" % node.port)
+            wait_until(
+                lambda node=node: node.client().cluster("info")["cluster_state"] == "ok",
+                20,
+                "cluster_state:ok on port %d" % node.port,
+            )
 
     def client(self):
         """An independent cluster client, for the tests' own checks."""
-        return RedisCluster(startup_nodes=[ClusterNode(LOOPBACK, node.port) for node in self.nodes],
-                            socket_timeout=5)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(LOOPBACK, node.port) for node in self.nodes], socket_timeout=5
+        )
 
     def stop(self):
         for node in reversed(self.nodes):

@@ -14,6 +14,7 @@ the configuration file (``-c``, else ``ODOO_RC`` or ``~/.odoorc`` as Odoo
 does). Redis is used whether or not ``ODOO_SESSION_REDIS`` switches the
 store on: rolling back to files means switching it off, then exporting.
 """
+
 import argparse
 import json
 import logging
@@ -73,58 +74,89 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser():
     parser = Parser(
-        prog=PROG, description="Operate on the web sessions the session_redis addon keeps in "
+        prog=PROG,
+        description="Operate on the web sessions the session_redis addon keeps in "
         "Redis. Put the addon's folder on the addons path before the command name: "
-        "odoo --addons-path=ADDONS session_redis ...")
+        "odoo --addons-path=ADDONS session_redis ...",
+    )
     jobs = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     jobs.required = True
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", metavar="FILE",
-                        help="Odoo's configuration file: its [options] give the session_redis_* "
-                        "settings (the environment wins) and data_dir")
-    common.add_argument("--data-dir", metavar="DIR",
-                        help="Odoo's data folder (default: from the configuration, else Odoo's)")
+    common.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="Odoo's configuration file: its [options] give the session_redis_* "
+        "settings (the environment wins) and data_dir",
+    )
+    common.add_argument(
+        "--data-dir", metavar="DIR", help="Odoo's data folder (default: from the configuration, else Odoo's)"
+    )
     folder = argparse.ArgumentParser(add_help=False)
-    folder.add_argument("--sessions-dir", metavar="DIR",
-                        help="the session folder (default: <data-dir>/sessions, as Odoo)")
+    folder.add_argument(
+        "--sessions-dir", metavar="DIR", help="the session folder (default: <data-dir>/sessions, as Odoo)"
+    )
 
-    stats = jobs.add_parser("stats", parents=[common], help="count the sessions, memory and expiry",
-                            description="Sessions of this prefix (logged in or anonymous), "
-                            "memory they use and when they expire.")
+    stats = jobs.add_parser(
+        "stats",
+        parents=[common],
+        help="count the sessions, memory and expiry",
+        description="Sessions of this prefix (logged in or anonymous), "
+        "memory they use and when they expire.",
+    )
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(job=run_stats)
 
     copy_fs = jobs.add_parser(
-        "copy-fs", parents=[common, folder], help="copy filesystem sessions into Redis",
+        "copy-fs",
+        parents=[common, folder],
+        help="copy filesystem sessions into Redis",
         description="Copy Odoo's session files into Redis, as the start-up option "
-        "COPY_EXISTING_FS_SESSIONS does: a session already in Redis is kept.")
+        "COPY_EXISTING_FS_SESSIONS does: a session already in Redis is kept.",
+    )
     copy_fs.add_argument("--dry-run", action="store_true", help="count only, write nothing")
     copy_fs.set_defaults(job=run_copy_fs)
 
     purge_fs = jobs.add_parser(
-        "purge-fs", parents=[common, folder], help="delete the filesystem session files",
+        "purge-fs",
+        parents=[common, folder],
+        help="delete the filesystem session files",
         description="Delete Odoo's session files, as the start-up option "
-        "PURGE_EXISTING_FS_SESSIONS does. Redis is not needed.")
+        "PURGE_EXISTING_FS_SESSIONS does. Redis is not needed.",
+    )
     purge_fs.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     purge_fs.set_defaults(job=run_purge_fs)
 
     export_fs = jobs.add_parser(
-        "export-fs", parents=[common, folder], help="write Redis sessions back as files",
+        "export-fs",
+        parents=[common, folder],
+        help="write Redis sessions back as files",
         description="Write the sessions of Redis as Odoo 11's session files, to go back to "
-        "filesystem sessions without logging anybody out. Run it as Odoo's user.")
-    export_fs.add_argument("--overwrite", action="store_true",
-                           help="replace session files that already exist (default: skip them)")
+        "filesystem sessions without logging anybody out. Run it as Odoo's user.",
+    )
+    export_fs.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace session files that already exist (default: skip them)",
+    )
     export_fs.set_defaults(job=run_export_fs)
 
     revoke = jobs.add_parser(
-        "revoke", parents=[common], help="log a user (or everybody) out everywhere",
+        "revoke",
+        parents=[common],
+        help="log a user (or everybody) out everywhere",
         description="Delete the sessions of a login, or every session of this prefix "
-        "with --all: the user is logged out on every node at once.")
+        "with --all: the user is logged out on every node at once.",
+    )
     who = revoke.add_mutually_exclusive_group(required=True)
     who.add_argument("--login", help="the login whose sessions end")
-    who.add_argument("--all", action="store_true", dest="everything",
-                     help="end every session of this prefix (everybody logs in again)")
+    who.add_argument(
+        "--all",
+        action="store_true",
+        dest="everything",
+        help="end every session of this prefix (everybody logs in again)",
+    )
     revoke.add_argument("--db", help="only the sessions of this database (with --login)")
     revoke.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     revoke.set_defaults(job=run_revoke)
@@ -132,6 +164,7 @@ def build_parser():
 
 
 # --- settings, Redis and folders, as the server finds them ---
+
 
 def read_settings(options):
     """The addon's settings as the server would read them with these options."""
@@ -160,15 +193,13 @@ def open_store(settings):
     try:
         return odoo_patch.make_store(client, settings)
     except (OSError, AssertionError) as error:  # Odoo asserts its session folder is writable
-        raise Failure("Odoo's session folder is not usable (choose another --data-dir): %s"
-                      % error)
+        raise Failure("Odoo's session folder is not usable (choose another --data-dir): %s" % error)
 
 
 def sessions_dir(options):
     """``--sessions-dir``, else ``<data_dir>/sessions`` (not created: a
     dry run changes nothing)."""
-    return os.path.abspath(options.sessions_dir or os.path.join(
-        odoo.tools.config["data_dir"], "sessions"))
+    return os.path.abspath(options.sessions_dir or os.path.join(odoo.tools.config["data_dir"], "sessions"))
 
 
 def existing_sessions_dir(options):
@@ -190,6 +221,7 @@ def counted(count, thing):
 
 # --- the jobs ---
 
+
 def run_stats(options):
     settings = read_settings(options)
     store = open_store(settings)
@@ -199,8 +231,10 @@ def run_stats(options):
         say(json.dumps(dict(redis=describe(settings), prefix=settings.prefix, **stats), indent=2))
         return
     say("Redis: %s" % describe(settings))
-    say("sessions: %d (logged in %d, anonymous %d, unreadable %d)" % (
-        stats["sessions"], stats["logged_in"], stats["anonymous"], stats["unreadable"]))
+    say(
+        "sessions: %d (logged in %d, anonymous %d, unreadable %d)"
+        % (stats["sessions"], stats["logged_in"], stats["anonymous"], stats["unreadable"])
+    )
     memory = stats["memory_bytes"]
     if memory is None:
         say("memory: unknown (Redis refused MEMORY USAGE)")
@@ -214,7 +248,7 @@ def run_stats(options):
 def readable_size(size):
     """``1234567`` -> ``1.2 MiB (1234567 bytes)``."""
     scaled = float(size)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
+    for unit in ("KiB", "MiB", "GiB", "TiB"):  # noqa: B007 (the unit reached is used below)
         scaled /= 1024
         if scaled < 1024:
             break
@@ -229,14 +263,18 @@ def run_copy_fs(options):
     if options.dry_run:
         with Progress("session files read") as progress:
             result = operations.preview_copy(folder, store, progress=progress)
-        say("would copy %s from %s; would skip %d already in Redis and %d unreadable "
-            "(dry run: nothing written)" % (counted(result.copied, "session"), folder,
-                                             result.already_in_redis, result.unreadable))
+        say(
+            "would copy %s from %s; would skip %d already in Redis and %d unreadable "
+            "(dry run: nothing written)"
+            % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
+        )
         return
     with Progress("session files sent") as progress:
         result = copy_fs_sessions(folder, store, progress=progress)
-    say("copied %s from %s; skipped %d already in Redis and %d unreadable" % (
-        counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable))
+    say(
+        "copied %s from %s; skipped %d already in Redis and %d unreadable"
+        % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
+    )
 
 
 def run_purge_fs(options):
@@ -244,8 +282,7 @@ def run_purge_fs(options):
     folder = existing_sessions_dir(options)
     if options.dry_run:
         count = sum(1 for _ in session_files(folder))
-        say("would delete %s from %s (dry run: nothing deleted)"
-            % (counted(count, "session file"), folder))
+        say("would delete %s from %s (dry run: nothing deleted)" % (counted(count, "session file"), folder))
         return
     say("deleted %s from %s" % (counted(purge_fs_sessions(folder), "session file"), folder))
 
@@ -258,11 +295,17 @@ def run_export_fs(options):
     files = FilesystemSessionStore(folder, session_class=OpenERPSession)
     say("Redis: %s" % describe(settings))
     with Progress("sessions read") as progress:
-        result = operations.export_sessions(store, files, overwrite=options.overwrite,
-                                            progress=progress)
-    say("exported %s to %s; skipped %d already there%s and %d unreadable" % (
-        counted(result.exported, "session"), folder, result.already_on_disk,
-        " (--overwrite replaces them)" if result.already_on_disk else "", result.unreadable))
+        result = operations.export_sessions(store, files, overwrite=options.overwrite, progress=progress)
+    say(
+        "exported %s to %s; skipped %d already there%s and %d unreadable"
+        % (
+            counted(result.exported, "session"),
+            folder,
+            result.already_on_disk,
+            " (--overwrite replaces them)" if result.already_on_disk else "",
+            result.unreadable,
+        )
+    )
 
 
 def run_revoke(options):
@@ -271,11 +314,25 @@ def run_revoke(options):
     say("Redis: %s" % describe(settings))
     with Progress("sessions scanned") as progress:
         result = operations.revoke_sessions(
-            store, login=options.login, db=options.db, everything=options.everything,
-            dry_run=options.dry_run, progress=progress)
-    whose = "of every user" if options.everything else "of login %r%s" % (
-        options.login, " in database %r" % options.db if options.db else "")
-    say("%s %s %s (%s scanned)%s" % (
-        "would revoke" if options.dry_run else "revoked", counted(result.revoked, "session"),
-        whose, counted(result.scanned, "session"),
-        " (dry run: nothing deleted)" if options.dry_run else ""))
+            store,
+            login=options.login,
+            db=options.db,
+            everything=options.everything,
+            dry_run=options.dry_run,
+            progress=progress,
+        )
+    whose = (
+        "of every user"
+        if options.everything
+        else "of login %r%s" % (options.login, " in database %r" % options.db if options.db else "")
+    )
+    say(
+        "%s %s %s (%s scanned)%s"
+        % (
+            "would revoke" if options.dry_run else "revoked",
+            counted(result.revoked, "session"),
+            whose,
+            counted(result.scanned, "session"),
+            " (dry run: nothing deleted)" if options.dry_run else "",
+        )
+    )

@@ -13,6 +13,7 @@ show them and a revocation must reach them.
 ``progress`` arguments are called with the number of sessions (or files)
 handled so far, after each batch.
 """
+
 import collections
 import os
 
@@ -55,7 +56,7 @@ def session_keys(store):
     for start in starts:
         seen = set()
         for key in store.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
-            sid = _text(key)[len(start):]
+            sid = _text(key)[len(start) :]
             if store.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
                 seen.add(bytes.fromhex(sid))
                 yield sid, key
@@ -105,8 +106,14 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
     ``memory_bytes`` is the sum of MEMORY USAGE, or None when Redis refuses
     that command (an ACL user without it, say): the counts still matter.
     """
-    stats = {"sessions": 0, "logged_in": 0, "anonymous": 0, "unreadable": 0, "memory_bytes": 0,
-             "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)])}
+    stats = {
+        "sessions": 0,
+        "logged_in": 0,
+        "anonymous": 0,
+        "unreadable": 0,
+        "memory_bytes": 0,
+        "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)]),
+    }
     for keys in batches((key for _sid, key in session_keys(store)), batch):
         pipe = store.redis.pipeline(transaction=False)
         for key in keys:
@@ -186,8 +193,9 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
     return ExportResult(exported, already, unreadable)
 
 
-def revoke_sessions(store, login=None, db=None, everything=False, dry_run=False, batch=BATCH,
-                    progress=_no_progress):
+def revoke_sessions(
+    store, login=None, db=None, everything=False, dry_run=False, batch=BATCH, progress=_no_progress
+):
     """Delete the sessions of ``login`` (of database ``db`` if given), or
     every session of the prefix with ``everything``; return how many.
 
@@ -202,8 +210,11 @@ def revoke_sessions(store, login=None, db=None, everything=False, dry_run=False,
         if everything:
             doomed = keys
         else:
-            doomed = [key for key, raw in zip(keys, _values(store, keys))
-                      if raw is not None and _belongs_to(_decoded(raw), login, db)]
+            doomed = [
+                key
+                for key, raw in zip(keys, _values(store, keys))
+                if raw is not None and _belongs_to(_decoded(raw), login, db)
+            ]
         if doomed and not dry_run:
             pipe = store.redis.pipeline(transaction=False)
             for key in doomed:

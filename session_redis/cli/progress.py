@@ -1,4 +1,5 @@
 """A counter for long jobs, shown only to a person at a terminal."""
+
 import sys
 import time
 

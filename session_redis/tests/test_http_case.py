@@ -3,6 +3,7 @@
 Run by Odoo (``-i session_redis --test-enable``) with the addon switched
 on; the pytest suite starts that run and checks its outcome.
 """
+
 import odoo
 from odoo.tests import common
 
@@ -13,7 +14,6 @@ from ..store import RedisSessionStore
 @common.at_install(False)
 @common.post_install(True)
 class TestHttpCaseSessions(common.HttpCase):
-
     def rpc(self, path):
         url = "http://%s:%s%s" % (common.HOST, common.PORT, path)
         return self.opener.post(url, json={"jsonrpc": "2.0", "method": "call", "params": {}}).json()

@@ -1,0 +1,177 @@
+"""A real browser behind nginx, which sends each request to one of two
+Odoo 11 nodes at random: with the addon every page stays logged in; with
+the addon off the same walk lands on the login page, so the check can fail.
+"""
+import os
+import shutil
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
+from tests.servers import REPO
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("nginx") and CHROMIUM and CHROMEDRIVER),
+    reason="needs nginx, chromium and chromedriver (Debian: nginx chromium chromium-driver)")
+
+# Full page loads of the web client and the breadcrumb each one must show.
+LOGGED_IN_PAGES = [
+    ("/web", "Apps"),
+    ("/web?debug=1", "Apps"),
+    ("/web#action=base.action_res_groups", "Groups"),
+    ("/web#action=base.action_res_company_form", "Companies"),
+    ("/web#action=base.action_partner_form", "Customers"),
+    ("/web?debug=1#action=base.ir_config_list_action", "System Parameters"),
+    ("/web#action=base.action_country", "Countries"),
+    ("/web#action=base.action_currency_form", "Currencies"),
+    ("/web#action=base.res_lang_act_window", "Languages"),
+    ("/web#action=base.open_module_tree", "Apps"),
+    ("/web?debug=1#action=base.ir_cron_act", "Scheduled Actions"),
+    ("/web#action=base.action_res_users", "Users"),
+]
+
+# What the page shows once it has settled, or null while it is loading.
+PAGE_STATE_SCRIPT = """
+if (document.querySelector('form.oe_login_form')) return 'login page';
+if (/session expired/i.test(document.body.innerText)) return 'session expired';
+var crumbs = document.querySelectorAll('.o_control_panel .breadcrumb li');
+var loading = document.querySelector('.o_loading');
+if (crumbs.length && document.querySelector('.o_user_menu')
+        && !(loading && getComputedStyle(loading).display !== 'none'))
+    return 'logged in: ' + crumbs[crumbs.length - 1].innerText.trim();
+return null;
+"""
+
+SCREENSHOT = "browser-logged-in.png"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium from the system with the system's chromedriver:
+    no browser or driver is downloaded."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                     "--user-data-dir=%s" % (tmp_path / "chromium-profile")]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(90)
+    driver.set_script_timeout(10)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def balanced_site(odoo_nodes, tmp_path):
+    """Factory: nginx on a free port in front of nodes ``a`` and ``b``."""
+    balancers = []
+
+    def make(redis):
+        bin_dir = lessc_bin_dir()
+        if bin_dir is None:
+            pytest.skip("Odoo 11's web client needs lessc: install npm")
+        # Before the first page: Odoo keeps a failed stylesheet compilation.
+        env = {"PATH": path_with_lessc(bin_dir)}
+        nodes = [odoo_nodes(name, env=env, redis=redis) for name in ("a", "b")]
+        balancer = Balancer(str(tmp_path / "nginx"), [node.port for node in nodes])
+        balancers.append(balancer)
+        balancer.start()
+        return balancer, nodes
+
+    yield make
+    for balancer in balancers:
+        balancer.stop()
+
+
+def page_state(driver, timeout):
+    """The settled page: ``logged in: <breadcrumb>``, ``login page``,
+    ``session expired`` or, when it never settles, ``no web client``."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+            lambda driver: driver.execute_script(PAGE_STATE_SCRIPT))
+    except TimeoutException:
+        return "no web client"
+
+
+def log_in(driver, site_url, timeout):
+    driver.get(site_url + "/web/login")
+    WebDriverWait(driver, timeout).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "form.oe_login_form"))
+    driver.find_element(By.ID, "login").send_keys("admin")
+    driver.find_element(By.ID, "password").send_keys("admin")
+    driver.find_element(By.CSS_SELECTOR, "form.oe_login_form button[type=submit]").click()
+    return page_state(driver, timeout)
+
+
+def open_page(driver, url, timeout):
+    """Load ``url`` as a new document (not an in-page hash change), so
+    the page itself and all its calls go through the balancer again."""
+    driver.get("about:blank")
+    driver.get(url)
+    return page_state(driver, timeout), urlparse(driver.current_url).path
+
+
+def node_addresses(nodes):
+    return {"127.0.0.1:%d" % node.port for node in nodes}
+
+
+def page_loads_per_node(balancer, since):
+    """Documents (not calls) each node served: tells how pages were spread."""
+    counts = {}
+    for address, _status, method, uri in balancer.access_lines()[since:]:
+        if method == "GET" and (uri == "/web" or uri.startswith("/web?")):
+            counts[address] = counts.get(address, 0) + 1
+    return counts
+
+
+@pytest.mark.timeout(300)
+def test_pages_spread_over_two_nodes_stay_logged_in(balanced_site, browser, tmp_path):
+    balancer, nodes = balanced_site(redis=True)
+    # The first page compiles the web client's stylesheets and scripts.
+    assert log_in(browser, balancer.url, timeout=120) == "logged in: Apps"
+    assert browser.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet][href*='web.assets_backend']"), \
+        "the web client has no compiled stylesheet (lessc missing?)"
+    since = len(balancer.access_lines())
+
+    for path, breadcrumb in LOGGED_IN_PAGES:
+        state, url_path = open_page(browser, balancer.url + path, timeout=45)
+        assert (state, url_path) == ("logged in: " + breadcrumb, "/web"), path
+        assert not browser.find_elements(By.CSS_SELECTOR, "form.oe_login_form"), path
+
+    served = balancer.requests_per_node(since)
+    assert set(served) == node_addresses(nodes), (served, page_loads_per_node(balancer, since))
+    failed = [line for line in balancer.access_lines()[since:] if not line[1].startswith(("2", "3"))]
+    assert not failed, failed
+
+    screenshot = tmp_path / SCREENSHOT
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10000
+    os.makedirs(os.path.join(REPO, "artifacts"), exist_ok=True)
+    shutil.copyfile(str(screenshot), os.path.join(REPO, "artifacts", SCREENSHOT))
+
+
+@pytest.mark.timeout(300)
+def test_without_the_addon_the_same_walk_lands_on_the_login_page(balanced_site, browser):
+    balancer, nodes = balanced_site(redis=False)
+    log_in(browser, balancer.url, timeout=120)  # logged in on one node only
+    since = len(balancer.access_lines())
+
+    states = []
+    deadline = time.monotonic() + 120
+    for path, _breadcrumb in LOGGED_IN_PAGES * 2:
+        if "login page" in states or time.monotonic() > deadline:
+            break
+        states.append(open_page(browser, balancer.url + path, timeout=20)[0])
+    assert "login page" in states, (states, balancer.requests_per_node(since))
