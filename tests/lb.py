@@ -5,6 +5,7 @@ one user's requests land on every node: only sessions shared through Redis
 keep that user logged in. nginx runs from a private prefix folder with
 ``deploy/nginx.conf.template`` filled in, on a free loopback port.
 """
+
 import collections
 import getpass
 import os
@@ -29,11 +30,14 @@ def render_config(port, upstream_ports, user=None):
     with open(TEMPLATE) as handle:
         text = handle.read()
     servers = "\n".join("        server 127.0.0.1:%d;" % node_port for node_port in upstream_ports)
-    text = (text.replace("@LISTEN@", "127.0.0.1:%d" % port)
-            .replace("@UPSTREAM_SERVERS@", servers)
-            .replace("@USER@", user or getpass.getuser()))
-    unfilled = [line for line in text.splitlines()
-                if re.search(r"@\w+@", line) and not line.lstrip().startswith("#")]
+    text = (
+        text.replace("@LISTEN@", "127.0.0.1:%d" % port)
+        .replace("@UPSTREAM_SERVERS@", servers)
+        .replace("@USER@", user or getpass.getuser())
+    )
+    unfilled = [
+        line for line in text.splitlines() if re.search(r"@\w+@", line) and not line.lstrip().startswith("#")
+    ]
     assert not unfilled, "unfilled placeholder in %s: %s" % (TEMPLATE, unfilled)
     return text
 
@@ -65,7 +69,9 @@ class Balancer(object):
         # without it, it would try the system's log file.
         self.process = subprocess.Popen(
             ["nginx", "-c", self.config_path, "-p", self.folder + os.sep, "-e", self.error_log],
-            stdout=open(os.path.join(self.folder, "nginx.out"), "ab"), stderr=subprocess.STDOUT)
+            stdout=open(os.path.join(self.folder, "nginx.out"), "ab"),
+            stderr=subprocess.STDOUT,
+        )
         wait_until(self._listens, timeout, "nginx on port %d" % self.port)
         return self
 
@@ -118,9 +124,13 @@ def lessc_bin_dir(timeout=600):
         return TOOLS_BIN
     if not shutil.which("npm"):
         return None
-    subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", TOOLS]
-                   + LESS_PACKAGES, check=True, timeout=timeout,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", TOOLS] + LESS_PACKAGES,
+        check=True,
+        timeout=timeout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     return TOOLS_BIN
 
 

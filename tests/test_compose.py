@@ -1,5 +1,6 @@
 """The docker-compose example, checked without Docker: what it sets is what
 the addon reads and accepts, and what it builds is this repository."""
+
 import os
 import re
 import shlex
@@ -52,8 +53,11 @@ def build_of(service):
 
 def odoo_services():
     """Every service built from deploy/Dockerfile, by name."""
-    return {name: service for name, service in compose()["services"].items()
-            if (build_of(service) or (None, None))[1] == os.path.normpath(DOCKERFILE)}
+    return {
+        name: service
+        for name, service in compose()["services"].items()
+        if (build_of(service) or (None, None))[1] == os.path.normpath(DOCKERFILE)
+    }
 
 
 def dockerfile_instructions():
@@ -71,8 +75,7 @@ def dockerfile_instructions():
 
 def test_two_odoo_replicas_built_from_this_repository_serve_the_site():
     services = odoo_services()
-    replicas = [name for name, service in services.items()
-                if "--stop-after-init" not in command(service)]
+    replicas = [name for name, service in services.items() if "--stop-after-init" not in command(service)]
     assert len(replicas) >= 2, sorted(services)
     for name, service in services.items():
         # the Dockerfile's COPY lines then take this repository's files
@@ -108,7 +111,8 @@ def test_odoo_service_points_at_the_compose_redis(name):
     assert str(redis_service.get("image", "")).startswith("redis"), redis_service
     assert settings.port == 6379 or "--port %d" % settings.port in " ".join(command(redis_service))
     assert host in service.get("depends_on", {}) or any(
-        host in services[other].get("depends_on", {}) for other in service.get("depends_on", {}))
+        host in services[other].get("depends_on", {}) for other in service.get("depends_on", {})
+    )
 
 
 def test_dockerfile_installs_the_repository_requirements_and_the_addon():
@@ -123,9 +127,11 @@ def test_dockerfile_installs_the_repository_requirements_and_the_addon():
     assert os.path.isfile(os.path.join(REPO, "requirements.txt"))
     requirements = copies.get("requirements.txt")
     assert requirements, "the Dockerfile does not copy requirements.txt"
-    installs = [arguments for keyword, arguments in instructions
-                if keyword == "RUN" and re.search(r"pip install .*-r %s\b" % re.escape(requirements),
-                                                  arguments)]
+    installs = [
+        arguments
+        for keyword, arguments in instructions
+        if keyword == "RUN" and re.search(r"pip install .*-r %s\b" % re.escape(requirements), arguments)
+    ]
     assert installs, "no 'pip install -r %s'" % requirements
 
     addon = copies.get("session_redis")
