@@ -171,11 +171,14 @@ def encode_session(data):
 def decode_session(raw):
     """JSON bytes -> session dict; :class:`CorruptData` for anything else."""
     try:
-        body = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        body = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise CorruptData("not JSON: %s" % error)
     if not isinstance(body, dict) or TAG in body:
         raise CorruptData("not a JSON object but %s" % type(body).__name__)
+    if '"%s"' % TAG not in text and '"%s"' % LEGACY_TAG not in text:
+        return body  # no tagged value anywhere: plain JSON is the session as it is
     try:
         return from_jsonable(body)
     except RecursionError:
