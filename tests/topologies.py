@@ -193,7 +193,20 @@ def acl_server(folder, user_password, admin_password):
 # --- Sentinel ----------------------------------------------------------------
 
 
-class SentinelSet(object):
+class _Servers(object):
+    """Several servers started together: a start that fails half-way stops
+    those already running before it raises."""
+
+    def start(self):
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+
+class SentinelSet(_Servers):
     """A master, one replica and ``sentinels`` sentinels watching the master.
 
     :param password: the master's (and replica's) ``requirepass``; then the
@@ -214,14 +227,6 @@ class SentinelSet(object):
     def hosts(self):
         """The ``ODOO_SESSION_REDIS_SENTINEL_HOST`` value."""
         return ",".join("%s:%d" % (LOOPBACK, sentinel.port) for sentinel in self.sentinels)
-
-    def start(self):
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _start(self):
         auth = ["--masterauth", self.password] if self.password else []
@@ -281,7 +286,7 @@ class SentinelSet(object):
 # --- Cluster -----------------------------------------------------------------
 
 
-class Cluster(object):
+class Cluster(_Servers):
     """Three masters (no replicas) sharing the 16384 slots.
 
     Each node's cluster bus port is chosen free too (``cluster-port``),
@@ -296,14 +301,6 @@ class Cluster(object):
     @property
     def addresses(self):
         return ["%s:%d" % (LOOPBACK, node.port) for node in self.nodes]
-
-    def start(self):
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _start(self):
         for number in range(self.size):
