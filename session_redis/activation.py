@@ -37,7 +37,8 @@ def activate(environ=None):
         client.ping()
     except REDIS_ERRORS as error:
         _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
-    migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
+    if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
+        migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
     odoo_patch.use_redis_sessions(client, settings)
     return settings
 
@@ -47,8 +48,6 @@ def migrate(settings, folder, store):
 
     The purge never follows a copy that failed: that would lose sessions.
     """
-    if not (settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions):
-        return
     if not os.path.isdir(folder):
         _logger.info("no filesystem session folder %s: nothing to copy or purge", folder)
         return
