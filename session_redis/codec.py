@@ -56,8 +56,31 @@ def _tagged(name, value):
     return {TAG: name, "value": value}
 
 
+# Exact types that JSON carries as they are: most session values are one of
+# these, so they are tested first, by type, before the slower isinstance chain.
+_AS_IS = {str, bool, int, float, type(None)}
+
+
 def to_jsonable(value):
     """Return ``value`` made of JSON types only, tagging the others."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return _dict_to_jsonable(value)
+    if kind is list:
+        return [to_jsonable(item) for item in value]
+    return _other_to_jsonable(value)
+
+
+def _dict_to_jsonable(value):
+    if TAG in value or _looks_legacy(value) or not all(isinstance(key, str) for key in value):
+        return _tagged("dict", [[to_jsonable(key), to_jsonable(item)] for key, item in value.items()])
+    return {key: to_jsonable(item) for key, item in value.items()}
+
+
+def _other_to_jsonable(value):
+    """Subclasses of the JSON types, and the types JSON cannot carry."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, list):
@@ -66,9 +89,7 @@ def to_jsonable(value):
         if isinstance(value, cls):
             return _tagged(name, [[key, to_jsonable(item)] for key, item in value.items(multi=True)])
     if isinstance(value, dict):
-        if TAG in value or _looks_legacy(value) or not all(isinstance(key, str) for key in value):
-            return _tagged("dict", [[to_jsonable(key), to_jsonable(item)] for key, item in value.items()])
-        return {key: to_jsonable(item) for key, item in value.items()}
+        return _dict_to_jsonable(value)
     if isinstance(value, tuple):
         return _tagged("tuple", [to_jsonable(item) for item in value])
     if isinstance(value, (set, frozenset)):
@@ -106,7 +127,7 @@ _LEGACY_DECODERS = {
 
 
 def _looks_legacy(value):
-    return set(value) == {LEGACY_TAG, "value"}
+    return len(value) == 2 and LEGACY_TAG in value and "value" in value
 
 
 def _from_legacy(value):
@@ -146,12 +167,27 @@ def from_jsonable(value):
         raise CorruptData("bad %s value: %s" % (value[TAG], error))
 
 
+# Built once: json.dumps with arguments builds a new encoder at each call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def encode_session(data):
     """Session dict -> JSON bytes.
 
     A key whose value cannot be stored is left out, with an error naming it:
     one odd value must not cost the user the whole session.
     """
+    try:
+        body = {key: to_jsonable(value) for key, value in data.items() if type(key) is str}
+    except (UnsupportedType, RecursionError):
+        body = None
+    if body is None or len(body) != len(data):
+        body = _storable_part(data)
+    return _ENCODER.encode(body).encode("utf-8")
+
+
+def _storable_part(data):
+    """The JSON-ready keys of ``data``, logging each one left out."""
     body = {}
     for key, value in data.items():
         if not isinstance(key, str):
@@ -165,7 +201,7 @@ def encode_session(data):
             )
         except RecursionError:
             _logger.error("session key %r not saved: nested too deeply", key)
-    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return body
 
 
 def decode_session(raw):
