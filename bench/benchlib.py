@@ -5,11 +5,15 @@ Redis to measure against, timing in interleaved batches, and the JSON file
 Importing this module puts the repository root on ``sys.path`` (so that
 ``session_redis`` and ``tests.servers`` import) and removes any
 ``ODOO_SESSION_REDIS*`` variable: the addon reads them when imported, and a
-benchmark must measure its own settings, never the caller's.
+benchmark must measure its own settings, never the caller's. It also makes
+``hiredis`` importable from ``bench/.venv-hiredis`` (``bench/run`` makes it)
+when the project's venv lacks it: its site-packages folder is appended, so
+that only ``hiredis`` comes from there. Import it before ``redis``.
 """
 
 import contextlib
 import gc
+import glob
 import json
 import os
 import shutil
@@ -25,6 +29,10 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
     del os.environ[_name]
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+try:
+    import hiredis  # noqa: F401
+except ImportError:
+    sys.path.extend(glob.glob(os.path.join(BENCH, ".venv-hiredis", "lib", "python3*", "site-packages")))
 
 
 @contextlib.contextmanager

@@ -2,20 +2,22 @@
 
 Writes N session files as Odoo 11 does (werkzeug's FilesystemSessionStore
 with OpenERPSession, four logged-in users in five), then copies them into
-a private Redis twice, emptied in between (after timing the reading and
+a private Redis, emptied before each copy (after timing the reading and
 encoding alone, the floor of any copy): one ``SET`` per session and
 round trip, as a naive script would, and with
-``session_redis.migration.copy_fs_sessions`` (pipelined, streamed). Prints
-sessions per second of each and their ratio, then the copy's tracemalloc
-peak on a tenth of the files and on all of them: a streamed copy's peak
-does not grow with the number of sessions. Asserts nothing about timing.
+``session_redis.migration.copy_fs_sessions`` (pipelined, streamed), each
+with redis-py's pure-Python parser and, when ``parsers.py`` finds it, with
+hiredis. Prints sessions per second of each and their ratios, then the
+copy's tracemalloc peak on a tenth of the files and on all of them: a
+streamed copy's peak does not grow with the number of sessions. Asserts
+nothing about timing.
 
     .venv/bin/python bench/migration_bench.py [--sessions 100000] [--json FILE]
 """
 
 import argparse
+import operator
 import os
-import resource
 import shutil
 import tempfile
 import time
@@ -23,6 +25,7 @@ import tracemalloc
 
 from benchlib import private_redis, ratio, write_json
 from odoo.http import OpenERPSession
+from parsers import addon_client, measured_parsers
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from session_redis.migration import copy_fs_sessions, read_session_file, session_files
@@ -113,10 +116,6 @@ def traced_peak(folder, store):
         tracemalloc.stop()
 
 
-def max_rss_kib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def run(count):
     subset = max(1, min(10000, count // 10))
     folder = tempfile.mkdtemp(prefix="session-redis-bench-migration-")
@@ -128,27 +127,34 @@ def run(count):
         writing_seconds = time.perf_counter() - start
         linked_subset(sessions, small, subset)
         with private_redis() as server:
-            store = RedisSessionStore(server.client(), session_class=OpenERPSession)
-            without_redis = timed(read_and_encode_only, sessions, store, count)
-            one_at_a_time = timed(copy_one_at_a_time, sessions, store, count)
-            rss_before = max_rss_kib()
-            pipelined = timed(copy_fs_sessions, sessions, store, count)
-            rss_after = max_rss_kib()
-            redis_memory = server.client().info("memory")["used_memory"]
+            copies = {}
+            for parser in measured_parsers():
+                store = RedisSessionStore(addon_client(server, parser), session_class=OpenERPSession)
+                if parser == "python":
+                    without_redis = timed(read_and_encode_only, sessions, store, count)
+                copies[parser] = {
+                    "one_at_a_time": timed(copy_one_at_a_time, sessions, store, count),
+                    "pipelined": timed(copy_fs_sessions, sessions, store, count),
+                }
+            store = RedisSessionStore(addon_client(server, "python"), session_class=OpenERPSession)
             peaks = {subset: traced_peak(small, store), count: traced_peak(sessions, store)}
+            redis_memory = server.client().info("memory")["used_memory"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    speed = operator.itemgetter("sessions_per_second")
     return {
         "sessions": count,
         "writing_files_seconds": writing_seconds,
         "read_and_encode_only": without_redis,
-        "one_at_a_time": one_at_a_time,
-        "pipelined": pipelined,
-        "pipelined_per_one_at_a_time": ratio(
-            pipelined["sessions_per_second"], one_at_a_time["sessions_per_second"]
+        "copies": copies,
+        "pipelined_per_one_at_a_time": {
+            parser: ratio(speed(copy["pipelined"]), speed(copy["one_at_a_time"]))
+            for parser, copy in copies.items()
+        },
+        "read_and_encode_only_per_one_at_a_time": ratio(
+            speed(without_redis), speed(copies["python"]["one_at_a_time"])
         ),
         "tracemalloc_peak_bytes": {str(size): peak for size, peak in peaks.items()},
-        "max_rss_kib_before_and_after_pipelined_copy": [rss_before, rss_after],
         "redis_used_memory_bytes": redis_memory,
     }
 
@@ -159,23 +165,36 @@ def report(figures):
         "Moving %d filesystem sessions to Redis (writing the files took %.1f s)"
         % (count, figures["writing_files_seconds"])
     )
-    for name, label in (
-        ("read_and_encode_only", "reading + encoding alone, no Redis"),
-        ("one_at_a_time", "one SET per round trip"),
-        ("pipelined", "copy_fs_sessions (pipelined, streamed)"),
-    ):
-        print(
-            "  %-40s %9.0f sessions/s (%.1f s)"
-            % (label, figures[name]["sessions_per_second"], figures[name]["seconds"])
+    print(
+        "  %-46s %9.0f sessions/s (%.1f s)"
+        % (
+            "reading + encoding alone, no Redis",
+            figures["read_and_encode_only"]["sessions_per_second"],
+            figures["read_and_encode_only"]["seconds"],
         )
-    print("  pipelined / one at a time: %.1fx (goal >= 10x)" % figures["pipelined_per_one_at_a_time"])
+    )
+    for parser, copy in figures["copies"].items():
+        for name, label in (
+            ("one_at_a_time", "one SET per round trip"),
+            ("pipelined", "copy_fs_sessions (pipelined, streamed)"),
+        ):
+            print(
+                "  %-46s %9.0f sessions/s (%.1f s)"
+                % ("%s, %s" % (label, parser), copy[name]["sessions_per_second"], copy[name]["seconds"])
+            )
+        print(
+            "  pipelined / one at a time, %s: %.1fx (goal >= 10x)"
+            % (parser, figures["pipelined_per_one_at_a_time"][parser])
+        )
+    print(
+        "  reading + encoding alone / one at a time: %.1fx (what no one-process copy can beat)"
+        % figures["read_and_encode_only_per_one_at_a_time"]
+    )
     peaks = ", ".join(
         "%s sessions: %.0f KiB" % (size, peak / 1024.0)
         for size, peak in figures["tracemalloc_peak_bytes"].items()
     )
-    before, after = figures["max_rss_kib_before_and_after_pipelined_copy"]
     print("  copy_fs_sessions tracemalloc peak: %s" % peaks)
-    print("  process max RSS before / after the pipelined copy: %d / %d KiB" % (before, after))
     print(
         "  Redis used_memory with all sessions: %.1f MiB (%.0f bytes per session)"
         % (figures["redis_used_memory_bytes"] / 1048576.0, figures["redis_used_memory_bytes"] / float(count))

@@ -105,16 +105,15 @@ def odoo_panel(axes, odoo):
 
 
 def migration_panel(axes, migration):
-    rows = [
-        ("read_and_encode_only", "reading + encoding\nalone, no Redis", "#8c8c8c"),
-        ("one_at_a_time", "one SET per\nround trip", "#dd8452"),
-        ("pipelined", "copy_fs_sessions\n(pipelined)", "#4c72b0"),
-    ]
-    values = [migration[name]["sessions_per_second"] for name, _label, _colour in rows]
-    bars = axes.barh(range(len(rows)), values, color=[colour for _n, _l, colour in rows])
+    rows = [("reading + encoding\nalone, no Redis", migration["read_and_encode_only"], "#8c8c8c")]
+    for parser, copy in migration["copies"].items():
+        rows.append(("one SET per\nround trip, %s" % parser, copy["one_at_a_time"], "#dd8452"))
+        rows.append(("copy_fs_sessions\n(pipelined), %s" % parser, copy["pipelined"], COLOURS[parser]))
+    values = [figures["sessions_per_second"] for _label, figures, _colour in rows]
+    bars = axes.barh(range(len(rows)), values, color=[colour for _l, _f, colour in rows])
     label_bars(axes, bars, "%.0f/s")
     axes.set_yticks(range(len(rows)))
-    axes.set_yticklabels([label for _name, label, _colour in rows], fontsize=9)
+    axes.set_yticklabels([label for label, _figures, _colour in rows], fontsize=8)
     axes.invert_yaxis()
     peaks = ", ".join(
         "%s: %.0f KiB" % (size, peak / 1024.0)

@@ -7,48 +7,29 @@ the same run, next to Odoo 11's filesystem store and to the older module's
 save (``SET`` then ``EXPIRE``). Prints µs per operation and ratios; it
 asserts nothing about timing.
 
-With ``bench/.venv-hiredis`` present (``bench/run`` makes it), the C parser
-``hiredis`` is measured too, in the same process: its site-packages folder
-is appended to ``sys.path`` so that only ``hiredis`` comes from it, and each
-client is pinned to one parser, so that the pure-Python figures stay pure.
+With ``bench/.venv-hiredis`` present, the C parser hiredis is measured
+too, each client pinned to one parser (``parsers.py``).
 
     .venv/bin/python bench/store_bench.py [--batches 35] [--calls 400] [--json FILE]
 """
 
 import argparse
-import glob
 import itertools
 import json
 import os
 import platform
 import shutil
-import sys
+import statistics
 import tempfile
 import time
 
-from benchlib import BENCH, interleaved_medians, paired_ratio, private_redis, redis_calls, write_json
+from benchlib import interleaved_medians, paired_ratio, private_redis, redis_calls, write_json
+from odoo.http import OpenERPSession
+from parsers import REDIS_PY_VERSION, addon_client, hiredis_version, measured_parsers
+from werkzeug.contrib.sessions import FilesystemSessionStore
 
-try:
-    import hiredis  # noqa: F401
-except ImportError:
-    sys.path.extend(glob.glob(os.path.join(BENCH, ".venv-hiredis", "lib", "python3*", "site-packages")))
-
-import redis  # noqa: E402  (after hiredis became importable, or not)
-from odoo.http import OpenERPSession  # noqa: E402
-from redis._parsers import Encoder  # noqa: E402
-from redis.connection import (  # noqa: E402
-    HiredisRespSerializer,
-    PythonRespSerializer,
-    _HiredisParser,
-    _RESP2Parser,
-)
-from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
-from werkzeug.contrib.sessions import FilesystemSessionStore  # noqa: E402
-
-from session_redis.client import make_client  # noqa: E402
-from session_redis.codec import decode_session  # noqa: E402
-from session_redis.settings import load_settings  # noqa: E402
-from session_redis.store import RedisSessionStore, encode_with_times  # noqa: E402
+from session_redis.codec import decode_session
+from session_redis.store import RedisSessionStore, encode_with_times
 
 WEEK = 7 * 86400
 
@@ -69,28 +50,12 @@ ANONYMOUS = {
     "context": {"lang": "en_US"},
 }
 
-PARSERS = {
-    # name: (reply parser, command packer factory)
-    "python": (_RESP2Parser, lambda: PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)),
-    "hiredis": (_HiredisParser, HiredisRespSerializer),
-}
-
 
 def fresh(content):
     """A deep enough copy: the context dict must not be shared between sessions."""
     copy = dict(content)
     copy["context"] = dict(content["context"])
     return copy
-
-
-def addon_client(server, parser):
-    """The client Odoo would get from these settings, pinned to ``parser``."""
-    settings = load_settings({"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": server.url})
-    client = make_client(settings)
-    parser_class, packer = PARSERS[parser]
-    client.connection_pool.connection_kwargs.update(parser_class=parser_class, command_packer=packer())
-    client.connection_pool.disconnect()
-    return client
 
 
 def stored_session(store, content):
@@ -195,11 +160,16 @@ def filesystem_cases(folder):
 
 
 def codec_cases():
-    """The JSON share of a load and a save, without Redis: what separates
-    them from a PING on a fast network."""
+    """What separates a load and a save from a PING, without Redis: the
+    JSON, and the Odoo session object that any store builds on a load."""
     content = fresh(LOGGED_IN)
     stored = encode_with_times(content, time.time(), time.time())
-    return {"encode": lambda: encode_with_times(content, 1.0, 2.0), "decode": lambda: decode_session(stored)}
+    decoded = decode_session(stored)
+    return {
+        "encode": lambda: encode_with_times(content, 1.0, 2.0),
+        "decode": lambda: decode_session(stored),
+        "odoo_session": lambda: OpenERPSession(dict(decoded), "0" * 40, False),
+    }
 
 
 def commands_per_call(client, cases, calls=500):
@@ -251,8 +221,18 @@ def ratios(samples, parser):
     }
 
 
+def above_ping(samples, parser):
+    """µs a load and a save add to a PING: the store's own work, which does
+    not shrink or grow with the network (median of paired differences)."""
+    ping = samples["%s/ping" % parser]
+    return {
+        name: statistics.median(top - bottom for top, bottom in zip(samples["%s/%s" % (parser, name)], ping))
+        for name in ("load", "save")
+    }
+
+
 def run(batches, calls):
-    parsers = ["python"] + (["hiredis"] if HIREDIS_AVAILABLE else [])
+    parsers = measured_parsers()
     folder = tempfile.mkdtemp(prefix="session-redis-bench-files-")
     try:
         with private_redis() as server:
@@ -278,22 +258,15 @@ def run(batches, calls):
         "samples": samples,
         "commands_per_call": {name.split("/", 1)[1]: value for name, value in commands.items()},
         "ratios": {parser: ratios(samples, parser) for parser in parsers},
+        "microseconds_above_ping": {parser: above_ping(samples, parser) for parser in parsers},
         "session_bytes": sizes,
         "versions": {
             "python": platform.python_version(),
             "redis_server": server_info["redis_version"],
-            "redis_py": redis.__version__,
-            "hiredis": _hiredis_version(),
+            "redis_py": REDIS_PY_VERSION,
+            "hiredis": hiredis_version(),
         },
     }
-
-
-def _hiredis_version():
-    try:
-        import hiredis
-    except ImportError:
-        return None
-    return hiredis.__version__
 
 
 LABELS = [
@@ -325,6 +298,14 @@ def report(figures):
         print("  %-42s%14.1f" % ("Odoo 11 filesystem store: " + name, medians["filesystem/" + name]))
     for name in ("encode", "decode"):
         print("  %-42s%14.1f" % ("this store's JSON codec alone: " + name, medians["codec/" + name]))
+    print("  %-42s%14.1f" % ("Odoo's session object alone: construction", medians["codec/odoo_session"]))
+    print("µs the store adds to a PING here (its own work: a longer round trip does not add to it)")
+    for parser in parsers:
+        added = figures["microseconds_above_ping"][parser]
+        print(
+            "  %-8s load +%.1f, save +%.1f: both within 1.2 x PING from a round trip of %.0f µs"
+            % (parser, added["load"], added["save"], 5 * max(added.values()))
+        )
     print("Ratios (goal)")
     for parser in parsers:
         parser_ratios = figures["ratios"][parser]
@@ -347,7 +328,7 @@ def report(figures):
             "  %-10s Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes"
             % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"])
         )
-    if not HIREDIS_AVAILABLE:
+    if "hiredis" not in parsers:
         print("(hiredis not measured: run bench/run once to create bench/.venv-hiredis)")
 
 
