@@ -11,6 +11,7 @@ needs; it only reads the JSON that ``run_all.py`` wrote.
 import json
 import os
 import sys
+import textwrap
 
 import matplotlib
 
@@ -42,7 +43,7 @@ def label_bars(axes, bars, text_format):
 
 
 def store_panel(axes, store):
-    measured = parsers(store)
+    measured = parsers(store["ratios"])
     micro = store["microseconds"]
     names = [label for _name, label in STORE_BARS] + ["filesystem load", "filesystem save"]
     height = 0.8 / len(measured)
@@ -106,7 +107,8 @@ def odoo_panel(axes, odoo):
 
 def migration_panel(axes, migration):
     rows = [("reading + encoding\nalone, no Redis", migration["read_and_encode_only"], "#8c8c8c")]
-    for parser, copy in migration["copies"].items():
+    for parser in parsers(migration["copies"]):
+        copy = migration["copies"][parser]
         rows.append(("one SET per\nround trip, %s" % parser, copy["one_at_a_time"], "#dd8452"))
         rows.append(("copy_fs_sessions\n(pipelined), %s" % parser, copy["pipelined"], COLOURS[parser]))
     values = [figures["sessions_per_second"] for _label, figures, _colour in rows]
@@ -159,10 +161,10 @@ def main():
         "session_redis benchmarks"
         + (" (quick run)" if results.get("quick") else "")
         + "\n"
-        + machine_line(results).replace("``", ""),
+        + textwrap.fill(machine_line(results).replace("``", ""), 170),
         fontsize=10,
     )
-    figure.tight_layout(rect=(0, 0, 1, 0.95))
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
     figure.savefig(target, dpi=100)
 
 

@@ -24,9 +24,10 @@ STORE_ROWS = [
 ]
 
 
-def parsers(store):
-    """The parsers measured, pure Python first (JSON keeps no order)."""
-    return [parser for parser in ("python", "hiredis") if parser in store["ratios"]]
+def parsers(by_parser):
+    """The parsers of ``by_parser`` (figures keyed by parser), pure Python
+    first: JSON keeps no order."""
+    return [parser for parser in ("python", "hiredis") if parser in by_parser]
 
 
 def parser_label(parser):
@@ -47,13 +48,14 @@ def machine_line(results):
     machine, versions = results["machine"], results["store"]["versions"]
     hiredis = ", hiredis %s" % versions["hiredis"] if versions["hiredis"] else ""
     return (
-        "Measured %s on %s (%d cores, %.0f GiB), Linux %s; Python %s, Odoo %s, Redis %s on "
-        "loopback, redis-py %s%s; whole run %.0f s."
+        "Measured %s on %s (%d cores, %.0f GiB, load average %.2f at the start), Linux %s; "
+        "Python %s, Odoo %s, Redis %s on loopback, redis-py %s%s; whole run %.0f s."
         % (
             results["date"],
             machine["cpu"],
             machine["cores"],
             machine["memory_gib"],
+            machine["load_average_at_start"],
             machine["kernel"],
             versions["python"],
             machine["odoo"],
@@ -66,7 +68,7 @@ def machine_line(results):
 
 
 def store_table(store):
-    measured = parsers(store)
+    measured = parsers(store["ratios"])
     micro = store["microseconds"]
     header = ["Operation"] + ["µs, %s" % parser_label(p) for p in measured]
     header.append("Redis commands")
@@ -96,7 +98,7 @@ def above_ping_table(store):
     which the ≤ 1.2 × PING goals would hold if those µs stayed the same."""
     header = ["Parser", "load: µs above PING", "save: µs above PING", "both ≤ 1.2 × PING from a PING of"]
     rows = []
-    for parser in parsers(store):
+    for parser in parsers(store["ratios"]):
         added = store["microseconds_above_ping"][parser]
         rows.append(
             [
@@ -139,7 +141,8 @@ def migration_table(migration):
             "%.1f" % alone["seconds"],
         ]
     ]
-    for parser, copy in migration["copies"].items():
+    for parser in parsers(migration["copies"]):
+        copy = migration["copies"][parser]
         for name, label in (
             ("one_at_a_time", "one ``SET`` per round trip"),
             ("pipelined", "``copy_fs_sessions`` (pipelined, streamed)"),
@@ -165,7 +168,7 @@ def goals(results):
     ratios = store["ratios"]
 
     def both(name):
-        values = [ratios[p][name] for p in parsers(store)]
+        values = [ratios[p][name] for p in parsers(store["ratios"])]
         text = "%.2f" % values[0] + ("" if len(values) == 1 else " (hiredis %.2f)" % values[1])
         return text, values
 
@@ -187,7 +190,7 @@ def goals(results):
     value = odoo["redis_commands_per_request"]["get_session_info"]
     rows.append(("Redis commands per logged-in request", "%.2f" % value, "older: 3.0", value < 3.0))
     values = migration["pipelined_per_one_at_a_time"]
-    others = "".join(" (%s %.1f)" % item for item in values.items() if item[0] != "python")
+    others = "".join(" (%s %.1f)" % (parser, values[parser]) for parser in parsers(values)[1:])
     text = "%.1f%s" % (values["python"], others)
     rows.append(("migration: pipelined / one at a time", text, "≥ 10", min(values.values()) >= 10))
     value = migration["read_and_encode_only_per_one_at_a_time"]

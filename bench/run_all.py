@@ -50,7 +50,10 @@ def machine():
                 break
     with open("/proc/meminfo") as handle:
         memory_kib = next(int(line.split()[1]) for line in handle if line.startswith("MemTotal:"))
+    with open("/proc/loadavg") as handle:
+        load_average = float(handle.read().split()[0])
     return {
+        "load_average_at_start": load_average,
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": memory_kib / 1048576.0,

@@ -30,6 +30,8 @@ _logger = logging.getLogger(__name__)
 
 TAG = "__type__"
 LEGACY_TAG = "_type"
+_TAG_TEXT = '"%s"' % TAG
+_LEGACY_TAG_TEXT = '"%s"' % LEGACY_TAG
 
 # Most specific first: ImmutableOrderedMultiDict is also a MultiDict.
 _MULTIDICTS = [
@@ -213,7 +215,7 @@ def decode_session(raw):
         raise CorruptData("not JSON: %s" % error)
     if not isinstance(body, dict) or TAG in body:
         raise CorruptData("not a JSON object but %s" % type(body).__name__)
-    if '"%s"' % TAG not in text and '"%s"' % LEGACY_TAG not in text:
+    if _TAG_TEXT not in text and _LEGACY_TAG_TEXT not in text:
         return body  # no tagged value anywhere: plain JSON is the session as it is
     try:
         return from_jsonable(body)
