@@ -1,0 +1,62 @@
+"""``make bench`` keeps working: a quick run of every benchmark writes the
+results file and the README tables, with the figures that do not depend on
+timing (commands per operation, copies, bytes). Timings themselves are
+never asserted."""
+
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+COMMANDS = {
+    "ping": 1,
+    "load": 1,
+    "save": 1,
+    "unchanged_save": 0,
+    "sliding_refresh": 1,
+    "older_set_expire": 2,
+    "older_whole_save": 2,
+    "request": 1,
+    "older_request": 3,
+}
+
+
+def test_quick_benchmark_run_writes_every_figure(tmp_path):
+    run = subprocess.run(
+        [sys.executable, os.path.join("bench", "run_all.py"), "--quick", "--results", str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    with open(str(tmp_path / "latest.json")) as handle:
+        results = json.load(handle)
+
+    for name in ("store", "store_busy_core"):
+        assert results[name]["commands_per_call"] == COMMANDS
+        for parser, added in results[name]["microseconds_above_ping"].items():
+            assert set(added) == {"load", "save"}, parser
+    sizes = results["store"]["session_bytes"]
+    assert sizes["logged_in"]["redis_memory_usage"] > sizes["anonymous"]["redis_memory_usage"] > 0
+
+    odoo = results["odoo"]
+    # one GET per request; a sliding refresh (one SET a minute) may add a little
+    assert set(odoo["redis_commands_per_request"]) == {"get_session_info", "web_login"}
+    assert all(1.0 <= value < 1.05 for value in odoo["redis_commands_per_request"].values())
+    assert odoo["session_bytes"]["logged_in"]["redis_value_bytes"] > 0
+
+    migration = results["migration"]
+    assert migration["sessions"] == 5000
+    assert sorted(migration["tracemalloc_peak_bytes"], key=int) == ["500", "5000"]
+    for copies in migration["copies"].values():
+        assert copies["pipelined"]["sessions_per_second"] > 0
+        assert copies["one_at_a_time"]["sessions_per_second"] > 0
+
+    with open(str(tmp_path / "latest.rst")) as handle:
+        tables = handle.read()
+    for heading in ("PING round trip (the limit)", "busy core", "Redis / files", "Copy of 5000", "Goals:"):
+        assert heading in tables
