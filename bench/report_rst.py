@@ -97,7 +97,7 @@ def machine_state_table(results):
     """The store's own µs on top of a PING and the goal ratios, with the
     machine idle (``store``) and with another core kept busy by a loop
     (``store_busy_core``): a virtual machine's loopback round trip depends
-    on whether its cores idle. The last rows give the round trip from which
+    on whether its cores idle. The last row gives the round trip from which
     the ≤ 1.2 × PING goals would hold if the store's own µs stayed the same."""
     runs = [("idle", results["store"]), ("busy core", results["store_busy_core"])]
     columns = [(state, store, parser) for state, store in runs for parser in parsers(store["ratios"])]

@@ -10,7 +10,7 @@ asserts nothing about timing.
 With ``bench/.venv-hiredis`` present, the C parser hiredis is measured
 too, each client pinned to one parser (``parsers.py``).
 
-    .venv/bin/python bench/store_bench.py [--batches 35] [--calls 400] [--json FILE]
+    .venv/bin/python bench/store_bench.py [--batches 35] [--calls 400] [--busy-core] [--json FILE]
 """
 
 import argparse
@@ -225,8 +225,8 @@ def ratios(samples, parser):
 
 
 def above_ping(samples, parser):
-    """µs a load and a save add to a PING: the store's own work, which does
-    not shrink or grow with the network (median of paired differences)."""
+    """µs a load and a save add to a PING: the store's own work, which a
+    longer round trip does not lengthen (median of paired differences)."""
     ping = samples["%s/ping" % parser]
     return {
         name: statistics.median(top - bottom for top, bottom in zip(samples["%s/%s" % (parser, name)], ping))
@@ -363,6 +363,7 @@ def main():
     options = parser.parse_args()
     with busy_core(options.busy_core):
         figures = run(options.batches, options.calls)
+    figures["busy_core"] = options.busy_core
     report(figures)
     write_json(options.json, figures)
 
