@@ -172,7 +172,7 @@ class RedisSessionStore(SessionStore):
         now = self.clock()
         created = created or now
         if self.max_lifetime and now - created >= self.max_lifetime:
-            self._call("delete", self.redis.delete, self.key(sid))
+            self._call("delete", lambda: self.redis.delete(self.key(sid)))
             return self.new()
         session = self.session_class(data, sid, False)
         _remember(session, Loaded(sid, body_of(raw), created, touched, legacy))
@@ -204,13 +204,14 @@ class RedisSessionStore(SessionStore):
             )
             return
         if loaded and loaded.legacy:  # move it from the older module's key
-            self._call("save", self._move, session.sid, raw, ttl)
+            self._call("save", lambda: self._move(session.sid, raw, ttl))
         else:
-            self._call("save", self.redis.execute_command, "SET", self.key(session.sid), raw, "EX", ttl)
+            key = self.key(session.sid)  # SET ... EX as it is: redis-py's set() parses options first
+            self._call("save", lambda: self.redis.execute_command("SET", key, raw, "EX", ttl))
         _remember(session, Loaded(session.sid, body, created, now, False))
 
     def delete(self, session):
-        self._call("delete", self.redis.delete, self.key(session.sid))
+        self._call("delete", lambda: self.redis.delete(self.key(session.sid)))
 
     def list(self):
         """Ids of the stored sessions of this prefix (SCAN, never KEYS)."""
@@ -228,9 +229,9 @@ class RedisSessionStore(SessionStore):
 
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""
-        raw = self._call("load", self.redis.get, self.key(sid))
+        raw = self._call("load", lambda: self.redis.get(self.key(sid)))
         if raw is None and self.prefix:
-            raw = self._call("load", self.redis.get, legacy_session_key(sid, self.prefix))
+            raw = self._call("load", lambda: self.redis.get(legacy_session_key(sid, self.prefix)))
             return raw, raw is not None
         return raw, False
 
@@ -245,10 +246,14 @@ class RedisSessionStore(SessionStore):
         pipe.delete(legacy_session_key(sid, self.prefix))
         pipe.execute()
 
-    def _call(self, action, command, *args):
-        """Run ``command(*args)``; a Redis failure becomes HTTP 503 and one log line."""
+    def _call(self, action, command):
+        """Run ``command()``; a Redis failure becomes HTTP 503 and one log line.
+
+        ``command`` must reach ``self.redis`` itself: a Cluster client is built
+        on first use, so even looking up one of its methods can fail.
+        """
         try:
-            return command(*args)
+            return command()
         except REDIS_ERRORS as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
             raise RedisUnavailable()
