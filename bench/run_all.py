@@ -28,17 +28,18 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(BENCH, "results")
 PLOT_PYTHON = os.path.join(BENCH, ".venv-plot", "bin", "python")
 
+# name in the results: (script, its arguments)
 FULL = {
-    "store": ["--batches", "35", "--calls", "400"],
-    "store_busy_core": ["--batches", "35", "--calls", "400", "--busy-core"],
-    "odoo": ["--batches", "25", "--requests", "20"],
-    "migration": ["--sessions", "100000"],
+    "store": ("store_bench.py", ["--batches", "35", "--calls", "400"]),
+    "store_busy_core": ("store_bench.py", ["--batches", "35", "--calls", "400", "--busy-core"]),
+    "odoo": ("odoo_bench.py", ["--batches", "25", "--requests", "20"]),
+    "migration": ("migration_bench.py", ["--sessions", "100000"]),
 }
 QUICK = {
-    "store": ["--batches", "3", "--calls", "300"],
-    "store_busy_core": ["--batches", "3", "--calls", "300", "--busy-core"],
-    "odoo": ["--batches", "3", "--requests", "10"],
-    "migration": ["--sessions", "5000"],
+    "store": ("store_bench.py", ["--batches", "3", "--calls", "300"]),
+    "store_busy_core": ("store_bench.py", ["--batches", "3", "--calls", "300", "--busy-core"]),
+    "odoo": ("odoo_bench.py", ["--batches", "3", "--requests", "10"]),
+    "migration": ("migration_bench.py", ["--sessions", "5000"]),
 }
 
 
@@ -64,10 +65,9 @@ def machine():
     }
 
 
-def run_benchmark(name, arguments):
-    """Run ``<script>_bench.py`` (``store_busy_core`` is ``store`` with
-    ``--busy-core``); return its figures and how long it took."""
-    script = os.path.join(BENCH, "%s_bench.py" % name.split("_")[0])
+def run_benchmark(name, script, arguments):
+    """Run ``script`` with ``arguments``; return its figures and how long it took."""
+    script = os.path.join(BENCH, script)
     handle, figures_path = tempfile.mkstemp(prefix="session-redis-%s-" % name, suffix=".json")
     os.close(handle)
     print("\n== %s %s" % (os.path.relpath(script), " ".join(arguments)), flush=True)
@@ -102,7 +102,7 @@ def main():
     options = parser.parse_args()
     plan = QUICK if options.quick else FULL
     if options.sessions:
-        plan = dict(plan, migration=["--sessions", str(options.sessions)])
+        plan = dict(plan, migration=("migration_bench.py", ["--sessions", str(options.sessions)]))
 
     started = time.monotonic()
     results = {
@@ -110,8 +110,8 @@ def main():
         "machine": machine(),
         "quick": options.quick,
     }
-    for name, arguments in plan.items():
-        results[name] = run_benchmark(name, arguments)
+    for name, (script, arguments) in plan.items():
+        results[name] = run_benchmark(name, script, arguments)
     results["run_seconds"] = time.monotonic() - started
 
     os.makedirs(options.results, exist_ok=True)
