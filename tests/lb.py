@@ -2,7 +2,8 @@
 
 The balancer picks a node at random for every request (no stickiness), so
 one user's requests land on every node: only sessions shared through Redis
-keep that user logged in. nginx runs from a private prefix folder with
+keep that user logged in. ``/longpolling/`` goes to the nodes' longpolling
+ports, everything else to their HTTP ports. nginx runs from a private prefix folder with
 ``deploy/nginx.conf.template`` filled in, on a free loopback port.
 """
 
@@ -25,14 +26,18 @@ TOOLS = os.path.join(REPO, ".tools")
 TOOLS_BIN = os.path.join(TOOLS, "node_modules", ".bin")
 
 
-def render_config(port, upstream_ports, user=None):
-    """The template with the listening port and the nodes filled in."""
+def servers(ports):
+    return "\n".join("        server 127.0.0.1:%d;" % port for port in ports)
+
+
+def render_config(port, upstream_ports, longpolling_ports, user=None):
+    """The template with the listening port and the nodes' ports filled in."""
     with open(TEMPLATE) as handle:
         text = handle.read()
-    servers = "\n".join("        server 127.0.0.1:%d;" % node_port for node_port in upstream_ports)
     text = (
         text.replace("@LISTEN@", "127.0.0.1:%d" % port)
-        .replace("@UPSTREAM_SERVERS@", servers)
+        .replace("@UPSTREAM_SERVERS@", servers(upstream_ports))
+        .replace("@LONGPOLLING_SERVERS@", servers(longpolling_ports))
         .replace("@USER@", user or getpass.getuser())
     )
     unfilled = [
@@ -46,11 +51,14 @@ class Balancer(object):
     """An nginx of our own in front of the given node ports.
 
     :param folder: nginx's prefix folder: configuration, logs, pid, temp files.
+    :param upstream_ports: the nodes' HTTP ports.
+    :param longpolling_ports: the nodes' longpolling ports.
     """
 
-    def __init__(self, folder, upstream_ports, port=None):
+    def __init__(self, folder, upstream_ports, longpolling_ports, port=None):
         self.folder = os.path.abspath(folder)
         self.upstream_ports = list(upstream_ports)
+        self.longpolling_ports = list(longpolling_ports)
         self.port = port or free_port()
         self.process = None
         self.config_path = os.path.join(self.folder, "nginx.conf")
@@ -64,7 +72,7 @@ class Balancer(object):
     def start(self, timeout=15):
         os.makedirs(self.folder, exist_ok=True)
         with open(self.config_path, "w") as handle:
-            handle.write(render_config(self.port, self.upstream_ports))
+            handle.write(render_config(self.port, self.upstream_ports, self.longpolling_ports))
         # -e: nginx opens its error log before reading the configuration;
         # without it, it would try the system's log file.
         self.process = subprocess.Popen(
@@ -89,6 +97,11 @@ class Balancer(object):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+    @classmethod
+    def over(cls, folder, nodes, port=None):
+        """A balancer in front of prefork ``nodes`` (started)."""
+        return cls(folder, [node.port for node in nodes], [node.longpolling_port for node in nodes], port)
 
     def log(self):
         text = ""

@@ -95,21 +95,33 @@ class OdooNode(object):
         ``<data_dir>/sessions``); ``filestore`` is shared between nodes
         through a symlink, as a real deployment shares it.
     :param env: ``ODOO_SESSION_REDIS_*`` variables for this node.
+    :param workers: 0 for Odoo's threaded server; more for prefork, with
+        the longpolling (gevent) process on ``longpolling_port`` beside the
+        workers, as production runs it.
+
+    The ports are chosen at the first start and kept by restarts, so a
+    balancer in front keeps finding the node.
     """
 
-    def __init__(self, database, data_dir, env, filestore=None, extra_args=()):
+    def __init__(self, database, data_dir, env, filestore=None, extra_args=(), workers=0):
         self.database = database
         self.data_dir = data_dir
         self.env = env
         self.filestore = filestore
         self.extra_args = list(extra_args)
+        self.workers = workers
         self.port = None
+        self.longpolling_port = None
         self.process = None
         self.log_path = os.path.join(data_dir, "odoo.log")
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def longpolling_url(self):
+        return "http://127.0.0.1:%d" % self.longpolling_port
 
     @property
     def session_folder(self):
@@ -153,20 +165,42 @@ class OdooNode(object):
 
     def start(self, timeout=60):
         self._prepare_data_dir()
-        self.port = free_port()
+        self.port = self.port or free_port()
+        args = ["--http-interface=127.0.0.1", "--http-port=%d" % self.port]
+        if self.workers:
+            self.longpolling_port = self.longpolling_port or free_port()
+            args += ["--workers=%d" % self.workers, "--longpolling-port=%d" % self.longpolling_port]
+        log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        # A session of its own: stop() can end the prefork workers with it.
         self.process = subprocess.Popen(
-            self.command("--http-interface=127.0.0.1", "--http-port=%d" % self.port) + self.extra_args,
+            self.command(*args) + self.extra_args,
             env=self.process_env(),
             stdout=open(self.log_path, "ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        wait_until(self._answers, timeout, "Odoo on port %d" % self.port)
+        # The first request must not race the registry being built (GUIDE).
+        wait_until(lambda: self._registry_loaded(log_start), timeout, "Odoo's registry (%s)" % self.log_path)
+        wait_until(lambda: self._answers(self.url), timeout, "Odoo on port %d" % self.port)
+        if self.workers:
+            wait_until(
+                lambda: self._answers(self.longpolling_url),
+                timeout,
+                "Odoo's longpolling on port %d" % self.longpolling_port,
+            )
         return self
 
-    def _answers(self):
+    def _registry_loaded(self, log_start):
         if self.process.poll() is not None:
             raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
-        return requests.get(self.url + "/web/webclient/version_info", timeout=2).status_code
+        with open(self.log_path, "rb") as handle:
+            handle.seek(log_start)
+            return b"Modules loaded." in handle.read()
+
+    def _answers(self, url):
+        if self.process.poll() is not None:
+            raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
+        return requests.get(url + "/web/webclient/version_info", timeout=2).status_code
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -176,6 +210,11 @@ class OdooNode(object):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.process:
+            try:  # workers or a longpolling process left behind
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def restart(self):
         self.stop()

@@ -88,7 +88,7 @@ def browser(tmp_path):
 
 @pytest.fixture
 def balanced_site(odoo_nodes, tmp_path):
-    """Factory: nginx on a free port in front of nodes ``a`` and ``b``."""
+    """Factory: nginx on a free port in front of prefork nodes ``a`` and ``b``."""
     balancers = []
 
     def make(redis):
@@ -97,8 +97,11 @@ def balanced_site(odoo_nodes, tmp_path):
             pytest.skip("Odoo 11's web client needs lessc: install npm")
         # Before the first page: Odoo keeps a failed stylesheet compilation.
         env = {"PATH": path_with_lessc(bin_dir)}
-        nodes = [odoo_nodes(name, env=env, redis=redis) for name in ("a", "b")]
-        balancer = Balancer(str(tmp_path / "nginx"), [node.port for node in nodes])
+        nodes = [
+            odoo_nodes(name, env=env, redis=redis, workers=2, extra_args=["--proxy-mode"])
+            for name in ("a", "b")
+        ]
+        balancer = Balancer.over(str(tmp_path / "nginx"), nodes)
         balancers.append(balancer)
         balancer.start()
         return balancer, nodes

@@ -138,3 +138,53 @@ def test_dockerfile_installs_the_repository_requirements_and_the_addon():
     assert addon and os.path.basename(addon.rstrip("/")) == "session_redis"
     entrypoint = " ".join(arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT")
     assert "--addons-path=%s" % os.path.dirname(addon.rstrip("/")) in entrypoint
+
+
+def replicas():
+    return {
+        name: service
+        for name, service in odoo_services().items()
+        if "--stop-after-init" not in command(service)
+    }
+
+
+def option(service, name):
+    """The value of ``--name=value`` in a service's command, or None."""
+    for word in command(service):
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def test_replicas_run_prefork_with_longpolling_behind_a_proxy():
+    for name, service in replicas().items():
+        assert int(option(service, "--workers") or 0) >= 1, name
+        assert option(service, "--longpolling-port"), name
+        assert "--proxy-mode" in command(service), name
+
+
+def test_dockerfile_installs_a_launcher_that_prefork_can_run_again():
+    copies = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "COPY"]
+    assert any("bin/odoo-server" in arguments.split() for arguments in copies), copies
+
+
+def test_nginx_fills_the_template_with_every_replica_http_and_longpolling_port():
+    """The nginx service's sed substitutions, applied here to the template:
+    every placeholder filled, each upstream names every replica's port."""
+    nginx = [service for service in compose()["services"].values() if "nginx.conf.template" in str(service)]
+    assert len(nginx) == 1
+    script = command(nginx[0])[-1]
+    with open(os.path.join(DEPLOY, "nginx.conf.template")) as handle:
+        text = handle.read()
+    for placeholder, value in re.findall(r"-e 's/(@\w+@)/([^/]*)/'", script):
+        text = text.replace(placeholder, value)
+    assert not re.findall(r"^[^#]*@\w+@", text, re.MULTILINE)
+    upstreams = dict(re.findall(r"upstream (\w+) \{([^}]*)\}", text))
+    routes = dict(re.findall(r"location (\S+) \{[^}]*proxy_pass http://(\w+);", text))
+    for name, service in replicas().items():
+        assert (
+            "server %s:%s;" % (name, option(service, "--longpolling-port"))
+            in upstreams[routes["/longpolling/"]]
+        )
+        assert "server %s:8069;" % name in upstreams[routes["/"]]
+    assert all("random;" in upstream for upstream in upstreams.values())
