@@ -10,23 +10,17 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.chrome import (  # noqa: E402
+    By,
+    needs_browser,
+    page_state,
+    start_chromium,
+    submit_login_form,
+)
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-CHROMIUM = shutil.which("chromium")  # Debian's; Ubuntu's chromium-browser is a snap stub
-CHROMEDRIVER = shutil.which("chromedriver")
-
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("nginx") and CHROMIUM and CHROMEDRIVER),
-    reason="needs nginx, chromium and chromedriver (Debian: nginx chromium chromium-driver)",
-)
+pytestmark = needs_browser
 
 # Full page loads of the web client and the breadcrumb each one must show.
 LOGGED_IN_PAGES = [
@@ -44,44 +38,13 @@ LOGGED_IN_PAGES = [
     ("/web#action=base.action_res_users", "Users"),
 ]
 
-# What the page shows once it has settled, or null while it is loading.
-PAGE_STATE_SCRIPT = """
-if (document.querySelector('form.oe_login_form')) return 'login page';
-if (/session expired/i.test(document.body.innerText)) return 'session expired';
-var crumbs = document.querySelectorAll('.o_control_panel .breadcrumb li');
-var loading = document.querySelector('.o_loading');
-if (crumbs.length && document.querySelector('.o_user_menu')
-        && !(loading && getComputedStyle(loading).display !== 'none'))
-    return 'logged in: ' + crumbs[crumbs.length - 1].innerText.trim();
-return null;
-"""
-
 SCREENSHOT = "browser-logged-in.png"
 
 
 @pytest.fixture
 def browser(tmp_path):
-    """Headless Chromium from the system with the system's chromedriver:
-    no browser or driver is downloaded."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        "--user-data-dir=%s" % (tmp_path / "chromium-profile"),
-    ]:
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(90)
-    driver.set_script_timeout(10)
+    """Headless Chromium from the system with the system's chromedriver."""
+    driver = start_chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
 
@@ -109,30 +72,6 @@ def balanced_site(odoo_nodes, tmp_path):
     yield make
     for balancer in balancers:
         balancer.stop()
-
-
-def page_state(driver, timeout):
-    """The settled page: ``logged in: <breadcrumb>``, ``login page``,
-    ``session expired`` or, when it never settles, ``no web client``."""
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-            lambda driver: driver.execute_script(PAGE_STATE_SCRIPT)
-        )
-    except TimeoutException:
-        return "no web client"
-
-
-def submit_login_form(driver, site_url, timeout):
-    """Log in as admin through the form; return once the answer has
-    replaced the login page (whatever that answer is)."""
-    driver.get(site_url + "/web/login")
-    form = WebDriverWait(driver, timeout).until(
-        lambda driver: driver.find_element(By.CSS_SELECTOR, "form.oe_login_form")
-    )
-    driver.find_element(By.ID, "login").send_keys("admin")
-    driver.find_element(By.ID, "password").send_keys("admin")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, timeout).until(staleness_of(form))
 
 
 def open_page(driver, url, timeout):

@@ -1,0 +1,222 @@
+"""What the users of a production site do, in Chromium, through nginx in
+front of two prefork nodes (each with its longpolling process) that share
+the apps database: employees chatting in Discuss, an anonymous shopper, a
+portal customer, a live chat. Nodes are restarted one at a time in the
+middle of the Discuss and eCommerce flows.
+
+Every flow runs on a site with the addon on, where it must succeed, and on
+a site with the addon off, where it must fail at the point where a
+request reaches a node that does not hold the session. Each flow returns
+where it got to, so both outcomes are read the same way.
+"""
+
+import os
+
+import psycopg2
+import pytest
+
+from tests.apps import EMPLOYEE
+from tests.chrome import (
+    By,
+    TimeoutException,
+    WebDriverWait,
+    needs_browser,
+    page_state,
+    start_chromium,
+    submit_login_form,
+)
+from tests.conftest import copy_of
+from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
+from tests.servers import REPO, OdooNode, drop_database
+
+pytestmark = [needs_browser, pytest.mark.timeout(600)]
+
+DONE = "done"
+
+
+class Site(object):
+    """nginx over two prefork nodes; ``addon`` says whether they share
+    their sessions through Redis."""
+
+    def __init__(self, addon, database, nodes, balancer):
+        self.addon = addon
+        self.database = database
+        self.nodes = nodes
+        self.balancer = balancer
+        self.url = balancer.url
+
+    def rolling_restart(self):
+        """Restart every node, one at a time, each on its own ports."""
+        for node in self.nodes:
+            node.restart()
+
+    def query(self, sql, *args):
+        with psycopg2.connect(dbname=self.database.name) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["addon-on", "addon-off"])
+def site(request, apps_template, redis_server, tmp_path_factory):
+    """One site per mode, shared by the flows of this module (pytest runs
+    all the flows of one mode before it builds the other)."""
+    bin_dir = lessc_bin_dir()
+    if bin_dir is None:
+        pytest.skip("Odoo 11's web client needs lessc: install npm")
+    database = copy_of(apps_template)
+    folder = tmp_path_factory.mktemp("site")
+    settings = (
+        {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url} if request.param else {}
+    )
+    settings["PATH"] = path_with_lessc(bin_dir)
+    nodes = [
+        OdooNode(
+            database.name,
+            str(folder / name),
+            settings,
+            filestore=database.filestore,
+            extra_args=["--proxy-mode"],
+            workers=2,
+        )
+        for name in ("a", "b")
+    ]
+    balancer = None
+    try:
+        for node in nodes:
+            node.start(timeout=120)
+        balancer = Balancer.over(str(folder / "nginx"), nodes).start()
+        yield Site(request.param, database, nodes, balancer)
+    finally:
+        if balancer:
+            balancer.stop()
+        for node in nodes:
+            node.stop()
+        drop_database(database.name)
+
+
+@pytest.fixture
+def browsers(tmp_path):
+    """Factory of Chromium instances, each with its own cookies."""
+    started = []
+
+    def make():
+        started.append(start_chromium(tmp_path / ("profile-%d" % len(started))))
+        return started[-1]
+
+    yield make
+    for driver in started:
+        driver.quit()
+
+
+def screenshot(driver, flow, site):
+    folder = os.path.join(REPO, "artifacts")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "%s-addon-%s.png" % (flow, "on" if site.addon else "off"))
+    assert driver.save_screenshot(path)
+
+
+def check(site, outcome, failure):
+    """With the addon the flow is done; without, it stops at ``failure``."""
+    if site.addon:
+        assert outcome == DONE
+    else:
+        assert outcome.startswith(failure), outcome
+
+
+def rpc(driver, model, method, *args, **kwargs):
+    """A call through the open web client's own session (cookie and all)."""
+    answer = driver.execute_async_script(
+        """
+        var done = arguments[arguments.length - 1];
+        odoo.__DEBUG__.services['web.session'].rpc('/web/dataset/call_kw', arguments[0]).then(
+            function (result) { done({result: result}); },
+            function (error) { done({error: (error && error.data && error.data.name) || String(error)}); });
+        """,
+        {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+    )
+    return answer
+
+
+def shows(driver, timeout, condition):
+    """Whether ``condition`` comes true within ``timeout`` seconds."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    except TimeoutException:
+        return False
+
+
+def body_text(driver):
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def open_web_client(driver, url, login):
+    submit_login_form(driver, url, timeout=120, login=login, password=login)
+    return page_state(driver, timeout=120)
+
+
+# --- Discuss -----------------------------------------------------------------
+
+
+def discuss_flow(site, a, b):
+    """B sends A a direct message; A's open Discuss shows it without reload."""
+    for driver, login in ((a, "admin"), (b, EMPLOYEE)):
+        state = open_web_client(driver, site.url, login)
+        if not state.startswith("logged in"):
+            return "logged out: %s at %s" % (login, state)
+    admin = rpc(b, "res.users", "search_read", [("login", "=", "admin")], ["partner_id"])
+    if "error" in admin:
+        return "logged out: %s: %s" % (EMPLOYEE, admin["error"])
+    channel = rpc(b, "mail.channel", "channel_get", [admin["result"][0]["partner_id"][0]])
+    if "error" in channel:
+        return "logged out: %s: %s" % (EMPLOYEE, channel["error"])
+    a.get(
+        site.url + "/web#action=mail.mail_channel_action_client_chat&active_id=%d" % channel["result"]["id"]
+    )
+    if page_state(a, 60) == "login page":
+        return "logged out: admin at login page"
+    if not shows(a, 60, lambda driver: driver.find_elements(By.CSS_SELECTOR, ".o_mail_chat .o_mail_thread")):
+        return "no Discuss: admin sees %s" % page_state(a, 5)
+    a.execute_script("window.sessionRedisNoReload = true;")
+
+    def post(text, wait):
+        sent = rpc(
+            b,
+            "mail.channel",
+            "message_post",
+            [channel["result"]["id"]],
+            body=text,
+            message_type="comment",
+            subtype="mail.mt_comment",
+        )
+        if "error" in sent:
+            return "logged out: %s: %s" % (EMPLOYEE, sent["error"])
+        if not shows(a, wait, lambda driver: text in body_text(driver)):
+            return "not shown: %r, admin sees %s" % (text, page_state(a, 5))
+        assert a.execute_script("return window.sessionRedisNoReload === true;"), "A's page was reloaded"
+        return DONE
+
+    if site.addon:
+        site.rolling_restart()
+        # Odoo's bus waits 11 to 30 s before it polls again after losing its
+        # poll to a restart: the first message tells when it is back.
+        outcome = post("Back after the restarts?", 90)
+        if outcome != DONE:
+            return outcome
+    outcome = post("Hello Admin, Bob here", 5)
+    if outcome != DONE:
+        return outcome
+    screenshot(a, "discuss", site)
+    for driver in (a, b):
+        driver.get(site.url + "/web")
+        state = page_state(driver, 60)
+        if not state.startswith("logged in"):
+            return "logged out after the message: %s" % state
+    return DONE
+
+
+def test_discuss_direct_message_shows_in_real_time(site, browsers):
+    a, b = browsers(), browsers()
+    outcome = discuss_flow(site, a, b)
+    if outcome != DONE:
+        screenshot(a, "discuss", site)
+    check(site, outcome, "logged out")
