@@ -11,11 +11,12 @@ where it got to, so both outcomes are read the same way.
 """
 
 import os
+import re
 
 import psycopg2
 import pytest
 
-from tests.apps import EMPLOYEE
+from tests.apps import EMPLOYEE, PRODUCTS
 from tests.chrome import (
     By,
     TimeoutException,
@@ -220,3 +221,106 @@ def test_discuss_direct_message_shows_in_real_time(site, browsers):
     if outcome != DONE:
         screenshot(a, "discuss", site)
     check(site, outcome, "logged out")
+
+
+# --- eCommerce ---------------------------------------------------------------
+
+WALK = [
+    "/shop",
+    "/shop/cart",
+    "/",
+    "/contactus",
+    "/shop/product/{lamp}",
+    "/shop?search=Chair",
+    "/shop/product/{chair}",
+    "/shop/cart",
+    "/shop",
+    "/",
+]
+
+ADDRESS = {
+    "name": "Gus Guest",
+    "email": "gus@example.com",
+    "phone": "+32 2 555 01 01",
+    "street": "Rue Neuve 1",
+    "city": "Brussels",
+    "zip": "1000",
+}
+
+
+def cart_quantity(driver):
+    """The cart count in the page header ('' for an empty cart)."""
+    if not shows(driver, 30, lambda driver: driver.find_elements(By.CSS_SELECTOR, ".my_cart_quantity")):
+        return "no header"
+    return driver.find_element(By.CSS_SELECTOR, ".my_cart_quantity").get_attribute("textContent").strip()
+
+
+def add_to_cart(driver, site, product_id):
+    driver.get(site.url + "/shop/product/%d" % product_id)
+    driver.find_element(By.ID, "add_to_cart").click()
+    return shows(driver, 60, lambda driver: "/shop/cart" in driver.current_url)
+
+
+def checkout_as_guest(driver, site):
+    """Address form, then wire transfer: the confirmation page's order name."""
+    driver.get(site.url + "/shop/checkout")
+    if not shows(driver, 60, lambda driver: driver.find_elements(By.NAME, "street")):
+        return None, "no address form at %s" % driver.current_url
+    for name, value in ADDRESS.items():
+        driver.find_element(By.NAME, name).send_keys(value)
+    country = driver.find_element(By.ID, "country_id")
+    country.find_element(By.XPATH, "option[normalize-space()='Belgium']").click()
+    driver.find_element(By.CSS_SELECTOR, "form .a-submit").click()
+    # the checkout page shows the addresses to confirm
+    if not shows(
+        driver, 60, lambda driver: driver.find_elements(By.CSS_SELECTOR, "a[href='/shop/confirm_order']")
+    ):
+        return None, "no address confirmation at %s" % driver.current_url
+    driver.find_element(By.CSS_SELECTOR, "a[href='/shop/confirm_order']").click()
+    if not shows(driver, 60, lambda driver: driver.find_elements(By.ID, "o_payment_form_pay")):
+        return None, "no payment page at %s" % driver.current_url
+    transfer = driver.find_element(By.CSS_SELECTOR, "input[data-provider=transfer]")
+    if not transfer.is_selected():
+        transfer.click()
+    driver.find_element(By.ID, "o_payment_form_pay").click()
+    if not shows(driver, 60, lambda driver: "/shop/confirmation" in driver.current_url):
+        return None, "no confirmation page at %s" % driver.current_url
+    found = re.search(r"\bSO\d+\b", body_text(driver))
+    return (found.group(0), DONE) if found else (None, "no order name on the confirmation page")
+
+
+def shop_flow(site, driver):
+    """An anonymous visitor fills a cart, walks the site, pays by wire transfer."""
+    ids = dict(site.query("SELECT name, id FROM product_template WHERE name IN %s", PRODUCTS))
+    for name in PRODUCTS:
+        if not add_to_cart(driver, site, ids[name]):
+            return "no cart after adding %s" % name
+    seen = []
+    for number, path in enumerate(WALK):
+        if site.addon and number == len(WALK) // 2:
+            site.rolling_restart()
+        driver.get(site.url + path.format(lamp=ids["Desk Lamp"], chair=ids["Office Chair"]))
+        seen.append(cart_quantity(driver))
+    if seen != ["2"] * len(WALK):
+        return "cart count changed: %s" % seen
+    order, outcome = checkout_as_guest(driver, site)
+    if outcome != DONE:
+        return outcome
+    screenshot(driver, "shop", site)
+    lines = site.query(
+        "SELECT t.name, l.product_uom_qty FROM sale_order o JOIN sale_order_line l ON l.order_id = o.id"
+        " JOIN product_product p ON p.id = l.product_id JOIN product_template t ON t.id = p.product_tmpl_id"
+        " JOIN res_partner c ON c.id = o.partner_id WHERE o.name = %s AND c.email = %s",
+        order,
+        ADDRESS["email"],
+    )
+    assert sorted(lines) == [(name, 1.0) for name in sorted(PRODUCTS)], (order, lines)
+    return DONE
+
+
+def test_anonymous_cart_survives_walk_restarts_and_checkout(site, browsers):
+    driver = browsers()
+    outcome = shop_flow(site, driver)
+    if outcome != DONE:
+        screenshot(driver, "shop", site)
+    check(site, outcome, "cart count changed")
