@@ -16,9 +16,10 @@ import re
 import psycopg2
 import pytest
 
-from tests.apps import EMPLOYEE, PRODUCTS
+from tests.apps import EMPLOYEE, PORTAL, PRODUCTS
 from tests.chrome import (
     By,
+    Keys,
     TimeoutException,
     WebDriverWait,
     needs_browser,
@@ -324,3 +325,93 @@ def test_anonymous_cart_survives_walk_restarts_and_checkout(site, browsers):
     if outcome != DONE:
         screenshot(driver, "shop", site)
     check(site, outcome, "cart count changed")
+
+
+# --- Portal ------------------------------------------------------------------
+
+PORTAL_PAGES = ["/my", "/my/orders", "/my/orders/{order}", "/my/account", "/shop", "/my/orders", "/my"]
+
+
+def portal_flow(site, driver):
+    """A portal customer signs in and finds their order under /my."""
+    [(order_id, order_name, user_name)] = site.query(
+        "SELECT o.id, o.name, p.name FROM sale_order o JOIN res_users u ON u.partner_id = o.partner_id"
+        " JOIN res_partner p ON p.id = u.partner_id WHERE u.login = %s",
+        PORTAL,
+    )
+    submit_login_form(driver, site.url, timeout=120, login=PORTAL, password=PORTAL)
+    for path in PORTAL_PAGES:
+        driver.get(site.url + path.format(order=order_id))
+        if driver.find_elements(By.CSS_SELECTOR, "form.oe_login_form") or user_name not in body_text(driver):
+            return "logged out at %s" % path
+        if path == "/my/orders" and order_name not in body_text(driver):
+            return "order %s not listed" % order_name
+    screenshot(driver, "portal", site)
+    return DONE
+
+
+def test_portal_customer_sees_their_orders(site, browsers):
+    driver = browsers()
+    outcome = portal_flow(site, driver)
+    if outcome != DONE:
+        screenshot(driver, "portal", site)
+    check(site, outcome, "logged out")
+
+
+# --- Live chat ---------------------------------------------------------------
+
+COMPOSER = ".o_chat_window .o_composer_text_field"
+
+
+def livechat_flow(site, visitor, operator):
+    """An anonymous visitor writes in the website's live chat; the operator
+    (admin, in the web client) sees it and replies; the visitor sees the reply."""
+    state = open_web_client(operator, site.url, "admin")
+    if not state.startswith("logged in"):
+        return "logged out: operator at %s" % state
+    # The button shows once the operator is online: his web client's bus
+    # polls tell Odoo he is there.
+    for _attempt in range(6):
+        visitor.get(site.url + "/")
+        if shows(visitor, 10, lambda driver: driver.find_elements(By.CSS_SELECTOR, ".o_livechat_button")):
+            break
+    else:
+        return "no live chat button: the operator is not online (%s)" % page_state(operator, 5)
+    visitor.find_element(By.CSS_SELECTOR, ".o_livechat_button").click()
+    if not shows(visitor, 30, lambda driver: driver.find_elements(By.CSS_SELECTOR, COMPOSER)):
+        return "no chat window for the visitor"
+    visitor.find_element(By.CSS_SELECTOR, COMPOSER).send_keys("Do you deliver to Brussels?" + Keys.ENTER)
+    if not shows(operator, 30, lambda driver: "Do you deliver to Brussels?" in body_text(driver)):
+        return "logged out: the operator never sees the message (%s)" % page_state(operator, 5)
+    reply = "Yes, within two days."
+    if shows(operator, 15, lambda driver: driver.find_elements(By.CSS_SELECTOR, COMPOSER)):
+        operator.find_element(By.CSS_SELECTOR, COMPOSER).send_keys(reply + Keys.ENTER)
+        print("the operator replied in his chat window")
+    else:  # no chat window opened: answer from the web client's session
+        channels = rpc(
+            operator, "mail.channel", "search", [("channel_type", "=", "livechat")], order="id desc", limit=1
+        )
+        sent = rpc(
+            operator,
+            "mail.channel",
+            "message_post",
+            channels.get("result"),
+            body=reply,
+            message_type="comment",
+            subtype="mail.mt_comment",
+        )
+        if "error" in sent:
+            return "logged out: operator: %s" % sent["error"]
+        print("the operator replied through the web client's session (no chat window)")
+    if not shows(visitor, 30, lambda driver: reply in body_text(driver)):
+        return "the visitor never sees the reply"
+    screenshot(visitor, "livechat", site)
+    return DONE
+
+
+def test_live_chat_between_a_visitor_and_the_operator(site, browsers):
+    visitor, operator = browsers(), browsers()
+    outcome = livechat_flow(site, visitor, operator)
+    if outcome != DONE:
+        screenshot(operator, "livechat", site)
+    check(site, outcome, ("logged out", "no live chat button"))
