@@ -1,27 +1,29 @@
-"""Two prefork Odoo 11 nodes sharing Redis under concurrent logged-in
-traffic spread over both without stickiness, and concurrent requests on one
-session. ``LOAD_SECONDS`` and ``LOAD_CLIENTS`` set the size (``make load``
-runs the long version)."""
+"""The production layout under load: nginx without stickiness in front of
+two prefork nodes, /longpolling/ to their longpolling processes. Employees
+each hold a bus poll open the way the web client does and call the server
+between polls; anonymous shoppers fill a cart and browse the shop. Then
+concurrent requests on one session. ``LOAD_SECONDS`` and ``LOAD_CLIENTS``
+set the size (``make load`` runs the long version)."""
 
 import concurrent.futures
 import json
 import os
 import random
+import re
 import threading
 import time
 
+import psycopg2
 import requests
 
 from session_redis.store import session_key
-from tests.servers import free_port
+from tests.apps import PRODUCTS
+from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
-
-
-def prefork(node):
-    node.extra_args = ["--workers=2", "--longpolling-port=%d" % free_port(), "--limit-time-real=600"]
-    return node.start()
+TICK = "load_tick"  # a bus channel that gets a message every second
+CART = re.compile(r'class="my_cart_quantity[^"]*">\s*(\d*)\s*<')
 
 
 def create_users(node, admin_sid, count):
@@ -46,64 +48,171 @@ def create_users(node, admin_sid, count):
 
 def percentile(values, fraction):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def test_concurrent_clients_over_two_prefork_nodes(odoo_nodes, redis_client, figure):
-    nodes = [prefork(odoo_nodes(name, start=False)) for name in ("a", "b")]
-    logins = create_users(nodes[0], nodes[0].login(), CLIENTS)
-    lock = threading.Lock()
-    latencies, failures = [], []
+def jsonrpc(http, url, params):
+    return http.post(
+        url,
+        data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+        headers={"Content-Type": "application/json"},
+        timeout=70,
+    )
 
-    def client(login):
-        sid = random.choice(nodes).login(login, login)
-        http = requests.Session()
-        http.cookies["session_id"] = sid
-        deadline = time.monotonic() + SECONDS
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": {}})
-        while time.monotonic() < deadline:
-            node = random.choice(nodes)
-            started = time.monotonic()
-            response = http.post(
-                node.url + "/web/session/get_session_info",
-                data=body,
-                headers={"Content-Type": "application/json"},
-                timeout=30,
-            )
-            elapsed = time.monotonic() - started
-            result = response.json().get("result") if response.status_code == 200 else None
-            with lock:
-                latencies.append(elapsed)
-                if response.status_code >= 500:
-                    failures.append("%s: HTTP %d" % (login, response.status_code))
-                elif not result or result["username"] != login or result["session_id"] != sid:
-                    failures.append("%s: logged out or wrong session" % login)
-        return login, sid
 
-    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-        sessions = [future.result() for future in [pool.submit(client, login) for login in logins]]
+class Record(object):
+    """Latencies per kind of request, and what went wrong."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies = {"http": [], "longpolling": []}
+        self.failures = []
+
+    def timed(self, kind, call, *args, **kwargs):
+        started = time.monotonic()
+        response = call(*args, **kwargs)
+        with self.lock:
+            self.latencies[kind].append(time.monotonic() - started)
+            if response.status_code >= 500:
+                self.failures.append("HTTP %d on %s" % (response.status_code, response.url))
+        return response
+
+    def fail(self, what):
+        with self.lock:
+            self.failures.append(what)
+
+
+def employee(site, database, login, deadline, record):
+    """Logs in, then polls the bus (held open until the next tick) and asks
+    who it is between polls, as the web client does."""
+    http = requests.Session()
+    body = jsonrpc(
+        http, site + "/web/session/authenticate", {"db": database, "login": login, "password": login}
+    )
+    sid = body.cookies["session_id"]
+    last = 0
+    while time.monotonic() < deadline:
+        params = {"channels": [TICK], "last": last, "options": {"bus_inactivity": 0}}
+        polled = record.timed("longpolling", jsonrpc, http, site + "/longpolling/poll", params)
+        result = polled.json().get("result") if polled.status_code == 200 else None
+        if result is None:
+            record.fail("%s: poll answered %s" % (login, polled.text[:200]))
+        else:
+            last = max([last] + [notification["id"] for notification in result])
+        info = record.timed("http", jsonrpc, http, site + "/web/session/get_session_info", {})
+        result = info.json().get("result") if info.status_code == 200 else None
+        if not result or result["username"] != login or result["session_id"] != sid:
+            record.fail("%s: logged out or wrong session" % login)
+    return login, sid
+
+
+def shopper(site, product_id, deadline, record):
+    """Puts a product in the cart, then browses; the cart must stay."""
+    http = requests.Session()
+    added = jsonrpc(http, site + "/shop/cart/update_json", {"product_id": product_id, "add_qty": 1})
+    assert added.json()["result"]["cart_quantity"] == 1, added.text
+    pages = ["/shop", "/shop/cart", "/", "/shop/product/%d" % product_id]
+    while time.monotonic() < deadline:
+        page = record.timed("http", http.get, site + random.choice(pages), timeout=30)
+        found = CART.search(page.text)
+        if not found or found.group(1) != "1":
+            record.fail("shopper lost the cart on %s" % page.url)
+
+
+def ticker(node, stop):
+    """A message on the TICK channel every second: what ends each poll."""
+    number = 0
+    while not stop.wait(1):
+        number += 1
+        node.json("/longpolling/send", {"channel": TICK, "message": number})
+
+
+def warm_up(nodes, product_id):
+    """Render each page once per worker first: the first render of a page
+    compiles its templates and stylesheets, which is not what is measured."""
+    for node in nodes:
+        for path in ["/", "/shop", "/shop/cart", "/shop/product/%d" % product_id, "/web/login"] * 3:
+            requests.get(node.url + path, timeout=120)
+
+
+def test_concurrent_clients_on_the_production_layout(prefork_nodes, redis_client, tmp_path, figure):
+    bin_dir = lessc_bin_dir()
+    env = {"PATH": path_with_lessc(bin_dir)} if bin_dir else {}
+    nodes = [
+        prefork_nodes(name, env=env, extra_args=["--proxy-mode", "--limit-time-real=600"])
+        for name in ("a", "b")
+    ]
+    balancer = Balancer.over(str(tmp_path / "nginx"), nodes).start()
+    employees = CLIENTS // 2
+    logins = create_users(nodes[0], nodes[0].login(), employees)
+    with psycopg2.connect(dbname=nodes[0].database) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id FROM product_product p JOIN product_template t ON t.id = p.product_tmpl_id"
+            " WHERE t.name = %s",
+            (PRODUCTS[0],),
+        )
+        [(product_id,)] = cursor.fetchall()
+    warm_up(nodes, product_id)
+    record = Record()
+    stop = threading.Event()
+    tick = threading.Thread(target=ticker, args=(nodes[1], stop))
+    tick.start()
+    deadline = time.monotonic() + SECONDS
+    try:
+        with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+            staff = [
+                pool.submit(employee, balancer.url, nodes[0].database, login, deadline, record)
+                for login in logins
+            ]
+            shop = [
+                pool.submit(shopper, balancer.url, product_id, deadline, record)
+                for _ in range(CLIENTS - employees)
+            ]
+            sessions = [future.result() for future in staff]
+            for future in shop:
+                future.result()
+    finally:
+        stop.set()
+        tick.join()
+        balancer.stop()
 
     intact = sum(
         1 for login, sid in sessions for node in nodes if node.session_info(sid)["username"] == login
     )
     for login, sid in sessions:
         assert json.loads(redis_client.get(session_key(sid)))["login"] == login
+    with psycopg2.connect(dbname=nodes[0].database) as connection, connection.cursor() as cursor:
+        # the longpolling processes updated the presence of each session's user
+        cursor.execute(
+            "SELECT u.login FROM bus_presence b JOIN res_users u ON u.id = b.user_id WHERE u.login IN %s",
+            (tuple(logins),),
+        )
+        present = sorted(login for (login,) in cursor.fetchall())
+    http, poll = record.latencies["http"], record.latencies["longpolling"]
     figure(
-        "load: %d clients, %.0f s, 2 prefork nodes: %d requests, %d errors, p50 %.1f ms, "
-        "p99 %.1f ms, %d/%d sessions intact on both nodes"
+        "load, production layout (nginx, 2 prefork nodes with longpolling), %.0f s: "
+        "%d employees holding bus polls, %d anonymous shoppers; "
+        "HTTP: %d requests, p50 %.1f ms, p99 %.1f ms; "
+        "longpolling: %d polls (held until the next bus message, 1/s), p50 %.1f ms, p99 %.1f ms; "
+        "%d failures (logouts, lost carts, 5xx); %d/%d sessions intact on both nodes"
         % (
-            CLIENTS,
             SECONDS,
-            len(latencies),
-            len(failures),
-            percentile(latencies, 0.5) * 1000,
-            percentile(latencies, 0.99) * 1000,
+            employees,
+            CLIENTS - employees,
+            len(http),
+            percentile(http, 0.5) * 1000,
+            percentile(http, 0.99) * 1000,
+            len(poll),
+            percentile(poll, 0.5) * 1000,
+            percentile(poll, 0.99) * 1000,
+            len(record.failures),
             intact,
-            2 * CLIENTS,
+            2 * employees,
         )
     )
-    assert failures == []
-    assert intact == 2 * CLIENTS
+    assert record.failures == []
+    assert intact == 2 * employees
+    assert present == sorted(logins)
 
 
 def test_simultaneous_requests_never_corrupt_a_session(odoo_nodes, redis_client):
