@@ -52,13 +52,14 @@ class Balancer(object):
 
     :param folder: nginx's prefix folder: configuration, logs, pid, temp files.
     :param upstream_ports: the nodes' HTTP ports.
-    :param longpolling_ports: the nodes' longpolling ports.
+    :param longpolling_ports: the nodes' longpolling ports; by default the
+        HTTP ports, where threaded (not prefork) nodes serve the bus.
     """
 
-    def __init__(self, folder, upstream_ports, longpolling_ports, port=None):
+    def __init__(self, folder, upstream_ports, longpolling_ports=None, port=None):
         self.folder = os.path.abspath(folder)
         self.upstream_ports = list(upstream_ports)
-        self.longpolling_ports = list(longpolling_ports)
+        self.longpolling_ports = list(upstream_ports if longpolling_ports is None else longpolling_ports)
         self.port = port or free_port()
         self.process = None
         self.config_path = os.path.join(self.folder, "nginx.conf")
@@ -100,8 +101,14 @@ class Balancer(object):
 
     @classmethod
     def over(cls, folder, nodes, port=None):
-        """A balancer in front of prefork ``nodes`` (started)."""
-        return cls(folder, [node.port for node in nodes], [node.longpolling_port for node in nodes], port)
+        """A balancer in front of started ``nodes``: prefork ones' longpolling
+        ports, threaded ones' HTTP ports for ``/longpolling/``."""
+        return cls(
+            folder,
+            [node.port for node in nodes],
+            [node.longpolling_port or node.port for node in nodes],
+            port,
+        )
 
     def log(self):
         text = ""
