@@ -31,17 +31,9 @@ def odoo_options():
 
 
 def make_store(client, settings):
-    return RedisSessionStore(
-        client,
-        session_class=http.OpenERPSession,
-        prefix=settings.prefix,
-        expiration=settings.expiration,
-        expiration_anonymous=settings.expiration_anonymous,
-        sliding=settings.sliding,
-        touch_interval=settings.touch_interval,
-        max_lifetime=settings.max_lifetime,
-        max_size=settings.max_size,
-        path=session_folder(),
+    """The store of Odoo's sessions: Odoo's session class, its upload folder."""
+    return RedisSessionStore.from_settings(
+        client, settings, session_class=http.OpenERPSession, path=session_folder()
     )
 
 

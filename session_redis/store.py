@@ -5,6 +5,14 @@ with a prefix) holding JSON (see :mod:`codec`), written together with its
 time-to-live in a single ``SET ... EX`` so that no key ever lives without
 one. Redis expires the keys: there is nothing to garbage-collect.
 
+This class is the one place that knows those key names and writes them: the
+start-up migration and the operator command go through its bulk methods
+(:meth:`~RedisSessionStore.scan`, :meth:`~RedisSessionStore.add_many`,
+:meth:`~RedisSessionStore.delete_many`, ...). A prefixed session may still
+live under the key of the older camptocamp module (``session::<prefix>:<sid>``):
+it is read from there, moved on its next save, and every way a session ends
+deletes both keys.
+
 One Redis command per request: Odoo 11 marks the session modified on almost
 every request, so the store remembers what it read and skips a save that
 would write the same bytes. With sliding expiry the idle timeout is pushed
@@ -31,6 +39,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
+from .settings import DEFAULTS, STORE_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -64,6 +73,15 @@ def session_key(sid, prefix=""):
 def legacy_session_key(sid, prefix):
     """Where camptocamp's session_redis kept a prefixed session."""
     return "session::%s:%s" % (prefix, sid)
+
+
+def keys_of(sid, prefix=""):
+    """Every key session ``sid`` may live under: the documented one and,
+    with a prefix, the older module's (without one both were the same)."""
+    keys = [session_key(sid, prefix)]
+    if prefix:
+        keys.append(legacy_session_key(sid, prefix))
+    return keys
 
 
 def ttl_for(session, expiration, expiration_anonymous):
@@ -121,13 +139,13 @@ class RedisSessionStore(SessionStore):
         self,
         redis,
         session_class=None,
-        prefix="",
-        expiration=7 * 86400,
-        expiration_anonymous=3 * 3600,
-        sliding=True,
-        touch_interval=60,
-        max_lifetime=None,
-        max_size=1024 * 1024,
+        prefix=DEFAULTS["prefix"],
+        expiration=DEFAULTS["expiration"],
+        expiration_anonymous=DEFAULTS["expiration_anonymous"],
+        sliding=DEFAULTS["sliding"],
+        touch_interval=DEFAULTS["touch_interval"],
+        max_lifetime=DEFAULTS["max_lifetime"],
+        max_size=DEFAULTS["max_size"],
         path=None,
         clock=time.time,
     ):
@@ -143,6 +161,12 @@ class RedisSessionStore(SessionStore):
         self.path = path
         self.clock = clock
 
+    @classmethod
+    def from_settings(cls, redis, settings, session_class=None, path=None):
+        """The store that :class:`~session_redis.settings.Settings` describe."""
+        options = {field: getattr(settings, field) for field in STORE_FIELDS}
+        return cls(redis, session_class=session_class, path=path, **options)
+
     def key(self, sid):
         return session_key(sid, self.prefix)
 
@@ -157,7 +181,7 @@ class RedisSessionStore(SessionStore):
             return self.new()
         if len(raw) > self.max_size:
             _logger.warning(
-                "session %s... is %d bytes, over the %d bytes limit: starting a new " "session",
+                "session %s... is %d bytes, over the %d bytes limit: starting a new session",
                 sid[:8],
                 len(raw),
                 self.max_size,
@@ -170,14 +194,16 @@ class RedisSessionStore(SessionStore):
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
             return self.new()
         now = self.clock()
-        created = created or now
-        if self.max_lifetime and now - created >= self.max_lifetime:
-            self._call("delete", lambda: self.redis.delete(self.key(sid)))
+        if self.max_lifetime and created and now - created >= self.max_lifetime:
+            self._delete_sids([sid])
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, body_of(raw), created, touched, legacy))
-        if self._touch_due(touched, now, self._expiration(session)):
-            session.modified = True  # makes Odoo call save(), which rewrites it
+        _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy))
+        # Modified makes Odoo call save(), which rewrites the session. A value
+        # without times (the older module's) is rewritten at once, so that its
+        # lifetime is counted from now on rather than from every read.
+        if not created or self._touch_due(touched, now, self._expiration(session)):
+            session.modified = True
         return session
 
     def save(self, session):
@@ -197,7 +223,7 @@ class RedisSessionStore(SessionStore):
         raw = with_times(body, created, now)
         if len(raw) > self.max_size:
             _logger.error(
-                "session %s... not saved: %d bytes, over the %d bytes limit " "(ODOO_SESSION_REDIS_MAX_SIZE)",
+                "session %s... not saved: %d bytes, over the %d bytes limit (ODOO_SESSION_REDIS_MAX_SIZE)",
                 session.sid[:8],
                 len(raw),
                 self.max_size,
@@ -211,18 +237,141 @@ class RedisSessionStore(SessionStore):
         _remember(session, Loaded(session.sid, body, created, now, False))
 
     def delete(self, session):
-        self._call("delete", lambda: self.redis.delete(self.key(session.sid)))
+        """End the session: delete every key it may live under."""
+        self._delete_sids([session.sid])
 
     def list(self):
-        """Ids of the stored sessions of this prefix (SCAN, never KEYS)."""
-        start = self.key("")
-        pattern = glob_escape(start) + "*"
-        sids = []
-        for key in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
-            sid = key.decode("utf-8", "replace")[len(start) :]
-            if self.is_valid_key(sid):
-                sids.append(sid)
-        return sids
+        """Ids of the stored sessions of this prefix, the older module's keys
+        included (SCAN, never KEYS)."""
+        return sorted({sid for sid, _key in self.scan()})
+
+    # --- bulk operations: the migration and the operator command ---
+
+    def scan(self):
+        """Yield ``(sid, key)`` once for every key holding a session of this
+        prefix: documented keys first, then the older module's.
+
+        Without a prefix, ``session:*`` also matches other prefixes' keys:
+        only keys ending in a well-formed session id right after the start
+        are kept. SCAN may return a key twice while Redis resizes its tables:
+        the keys seen are remembered (as 20 bytes of binary id) so that every
+        count is exact. A Cluster client scans every master.
+        """
+        starts = [self.key("")]
+        if self.prefix:
+            starts.append(legacy_session_key("", self.prefix))
+        for start in starts:
+            seen = set()
+            for key in self.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
+                sid = key.decode("utf-8", "replace")[len(start) :]
+                if self.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
+                    seen.add(bytes.fromhex(sid))
+                    yield sid, key
+
+    def values(self, keys, ttl=False, memory=False):
+        """The stored bytes of ``keys`` (None for a key gone meanwhile), in one
+        round trip; with ``ttl`` and/or ``memory``, tuples that add the key's
+        TTL and its MEMORY USAGE (None where Redis refuses that command)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            if ttl:
+                pipe.ttl(key)
+            if memory:
+                pipe.memory_usage(key)
+        results = pipe.execute(raise_on_error=False)
+        width = 1 + ttl + memory
+        rows = []
+        for start in range(0, len(results), width):
+            row = results[start : start + width]
+            for result in row[: 1 + ttl]:
+                if isinstance(result, Exception):
+                    raise result
+            if memory and isinstance(row[-1], Exception):
+                row[-1] = None
+            rows.append(tuple(row) if width > 1 else row[0])
+        return rows
+
+    def stored(self, sids):
+        """For each id, is the session stored (under any of its keys)? One round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            for key in keys_of(sid, self.prefix):  # one EXISTS each: a Cluster spreads them
+                pipe.exists(key)
+        found = pipe.execute()
+        step = len(keys_of("", self.prefix))
+        return [any(found[start : start + step]) for start in range(0, len(found), step)]
+
+    def add_many(self, sessions):
+        """Store sessions given as ``(sid, data)`` that are not stored yet
+        (under any of their keys), each with its time-to-live; a session
+        already in Redis is newer and kept. Return, for each session, True
+        if written, False if already stored, None if over ``max_size``.
+        One round trip, two with a prefix (the older keys are checked first).
+        """
+        now = self.clock()
+        results, pending = [], []  # pending: (index in results, sid, raw, ttl)
+        for sid, data in sessions:
+            raw = encode_with_times(data, now, now)
+            if len(raw) > self.max_size:
+                _logger.warning(
+                    "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
+                    sid[:8],
+                    len(raw),
+                    self.max_size,
+                )
+                results.append(None)
+                continue
+            pending.append(
+                (len(results), sid, raw, ttl_for(data, self.expiration, self.expiration_anonymous))
+            )
+            results.append(False)
+        if self.prefix and pending:
+            pipe = self.redis.pipeline(transaction=False)
+            for _index, sid, _raw, _ttl in pending:
+                pipe.exists(legacy_session_key(sid, self.prefix))
+            pending = [write for write, present in zip(pending, pipe.execute()) if not present]
+        if pending:
+            pipe = self.redis.pipeline(transaction=False)
+            for _index, sid, raw, ttl in pending:
+                pipe.set(self.key(sid), raw, ex=ttl, nx=True)
+            for (index, _sid, _raw, _ttl), written in zip(pending, pipe.execute()):
+                results[index] = bool(written)
+        return results
+
+    def too_large(self, data):
+        """Would session ``data`` be refused for being over ``max_size``?"""
+        now = self.clock()
+        return len(encode_with_times(data, now, now)) > self.max_size
+
+    def delete_many(self, sids):
+        """End the sessions ``sids`` (every key of each), in one round trip;
+        return how many of them were stored."""
+        return self._delete_sids(sids, action=None)
+
+    # --- internals ---
+
+    def _delete_sids(self, sids, action="delete"):
+        """Delete every key of each session id; the number of sessions that
+        had one. ``action`` names the request step for the 503 guard (None:
+        an operator job, whose caller reports Redis errors itself)."""
+        keys = [keys_of(sid, self.prefix) for sid in sids]
+
+        def delete():
+            if len(sids) == 1:  # one DEL of both keys (split by slot on a Cluster)
+                return [self.redis.delete(*keys[0])]
+            pipe = self.redis.pipeline(transaction=False)
+            for session_keys in keys:
+                for key in session_keys:  # a DEL each: a Cluster spreads them over slots
+                    pipe.delete(key)
+            deleted = pipe.execute()
+            step = len(keys[0])
+            return [sum(deleted[start : start + step]) for start in range(0, len(deleted), step)]
+
+        if not sids:
+            return 0
+        counts = self._call(action, delete) if action else delete()
+        return sum(1 for count in counts if count)
 
     def _expiration(self, session):
         return ttl_for(session, self.expiration, self.expiration_anonymous)

@@ -149,11 +149,17 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(c
     on_disk = sorted(os.listdir(str(folder)))
 
     dry = ok(cli("copy-fs", "--dry-run", "--sessions-dir", str(folder)))
-    assert "would copy 2 sessions from %s; would skip 1 already in Redis and 1 unreadable" % folder in dry
+    assert (
+        "would copy 2 sessions from %s; would skip 1 already in Redis, 1 unreadable and 0 too large" % folder
+        in dry
+    )
     assert redis_client.dbsize() == 1
 
     copied = cli("copy-fs", "--sessions-dir", str(folder))
-    assert "copied 2 sessions from %s; skipped 1 already in Redis and 1 unreadable" % folder in ok(copied)
+    assert (
+        "copied 2 sessions from %s; skipped 1 already in Redis, 1 unreadable and 0 too large" % folder
+        in ok(copied)
+    )
     assert "skipped unreadable session file" in copied.stderr
     assert store.get(user).login == "admin" and not store.get(anonymous).new
     assert store.get(newer).login == "newer"
@@ -169,7 +175,7 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(c
 def test_the_default_session_folder_is_the_one_of_the_data_dir(cli, data_dir, tmp_path):
     message = failed(cli("purge-fs"))
     assert message == (
-        "session_redis: no session folder %s/sessions " "(see --sessions-dir and --data-dir)" % data_dir
+        "session_redis: no session folder %s/sessions (see --sessions-dir and --data-dir)" % data_dir
     )
     other = tmp_path / "other-data"
     (other / "sessions").mkdir(parents=True)
@@ -338,7 +344,7 @@ def test_operations_report_progress_per_batch(redis_client, tmp_path):
     store = make_store(redis_client)
     copied = []
     result = copy_fs_sessions(str(tmp_path), store, batch=2, progress=copied.append)
-    assert result == (5, 0, 0)
+    assert result == (5, 0, 0, 0)
     assert copied == [2, 4, 5]
     scanned = []
     assert operations.collect_stats(store, batch=2, progress=scanned.append)["logged_in"] == 5

@@ -14,6 +14,7 @@ from session_redis.store import (
     RedisUnavailable,
     body_of,
     encode_with_times,
+    legacy_session_key,
     session_key,
 )
 from tests.servers import RedisServer
@@ -374,3 +375,82 @@ def test_stored_bytes_are_valid_json_and_the_body_comes_back(data):
     assert decoded.pop(META) == {"created": 1.5, "touched": 2.25}
     assert body_of(raw) == encode_session(data)
     assert body_of(b'{"uid": 2}') is None
+
+
+# --- the older module's key: every end of a session removes it too ---
+
+
+def older(redis_client, prefix, data=b'{"uid": 2, "login": "admin", "db": "prod"}', sid=SID):
+    """A session as camptocamp's module stored it: plain JSON under its key."""
+    redis_client.set(legacy_session_key(sid, prefix), data, ex=500)
+    return sid
+
+
+def test_delete_removes_the_older_modules_key_too(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    session = store.get(older(redis_client, "shop"))
+    assert session.login == "admin"
+    store.delete(session)
+    assert redis_client.keys("*") == []
+    assert store.get(SID).new
+
+
+def test_max_lifetime_deletes_the_older_modules_key_too(redis_client, clock):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop", max_lifetime=300, clock=clock)
+    data = encode_with_times({"uid": 2, "login": "admin"}, clock.now - 301, clock.now - 1)
+    older(redis_client, "shop", data)
+    assert store.get(SID).new
+    assert redis_client.keys("*") == []
+
+
+def test_a_value_without_times_is_rewritten_at_first_sight_even_without_sliding(redis_client, clock):
+    store = RedisSessionStore(
+        redis_client, OpenERPSession, prefix="shop", sliding=False, max_lifetime=300, clock=clock
+    )
+    session = store.get(older(redis_client, "shop"))
+    assert session.modified is True  # so Odoo saves it: its lifetime starts now
+    store.save(session)
+    assert redis_client.keys("*") == [store.key(SID).encode()]
+    clock.now += 301
+    assert store.get(SID).new and redis_client.keys("*") == []
+
+
+def test_list_and_scan_see_the_older_modules_keys(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    new = saved(store, uid=2)
+    older(redis_client, "shop")
+    older(redis_client, "other", sid="c" * 40)
+    assert store.list() == sorted([new, SID])
+    assert sorted(store.scan()) == sorted(
+        [(new, store.key(new).encode()), (SID, legacy_session_key(SID, "shop").encode())]
+    )
+
+
+def test_delete_many_ends_every_key_of_each_session(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    kept, gone = saved(store, uid=2), saved(store, uid=3)
+    older(redis_client, "shop")
+    assert store.delete_many([gone, SID, "d" * 40]) == 2
+    assert store.list() == [kept]
+
+
+def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop", max_size=2048)
+    present = saved(store, uid=2, login="newer")
+    older(redis_client, "shop")
+    fresh = "e" * 40
+    results = store.add_many(
+        [
+            (present, {"uid": 2, "login": "older"}),
+            (SID, {"uid": 9}),
+            (fresh, {"uid": 3}),
+            ("f" * 40, {"x": "y" * 5000}),
+        ]
+    )
+    assert results == [False, False, True, None]
+    assert store.get(present).login == "newer" and store.get(SID).login == "admin"
+    assert (
+        store.get(fresh).uid == 3
+        and store.expiration - 5 <= redis_client.ttl(store.key(fresh)) <= store.expiration
+    )
+    assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]

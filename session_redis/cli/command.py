@@ -264,16 +264,28 @@ def run_copy_fs(options):
         with Progress("session files read") as progress:
             result = operations.preview_copy(folder, store, progress=progress)
         say(
-            "would copy %s from %s; would skip %d already in Redis and %d unreadable "
+            "would copy %s from %s; would skip %d already in Redis, %d unreadable and %d too large "
             "(dry run: nothing written)"
-            % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
+            % (
+                counted(result.copied, "session"),
+                folder,
+                result.already_in_redis,
+                result.unreadable,
+                result.too_large,
+            )
         )
         return
     with Progress("session files sent") as progress:
         result = copy_fs_sessions(folder, store, progress=progress)
     say(
-        "copied %s from %s; skipped %d already in Redis and %d unreadable"
-        % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
+        "copied %s from %s; skipped %d already in Redis, %d unreadable and %d too large"
+        % (
+            counted(result.copied, "session"),
+            folder,
+            result.already_in_redis,
+            result.unreadable,
+            result.too_large,
+        )
     )
 
 
