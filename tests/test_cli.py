@@ -259,20 +259,33 @@ def test_revoke_of_a_login_in_one_database_only(cli, redis_client):
     assert store.get(prod).new and store.get(test).login == "demo"
 
 
-def test_stats_and_revoke_on_a_cluster_scan_every_node(cli, tmp_path):
+def test_every_job_on_a_cluster_reaches_the_sessions_on_every_master(cli, tmp_path):
     with running(Cluster(str(tmp_path / "cluster"))) as cluster:
-        store = make_store(cluster.client())
-        for number in range(30):
-            new_session(store, uid=2, login="admin" if number % 3 else "demo")
+        store = make_store(cluster.client(), prefix="shop")
+        sids = [new_session(store, uid=2, login="admin" if number % 3 else "demo") for number in range(30)]
+        for sid in sids[:3]:  # three as the older module kept them
+            data = json.dumps({"uid": 2, "login": store.get(sid).login})
+            store.delete_many([sid])
+            cluster.client().set(legacy_session_key(sid, "shop"), data, ex=100)
+        per_master = [node.client().dbsize() for node in cluster.nodes]
+        assert len(per_master) == 3 and min(per_master) > 0 and sum(per_master) == 30, per_master
+        assert store.list() == sorted(sids)
+
         on_cluster = {
             "ODOO_SESSION_REDIS_CLUSTER": "true",
             "ODOO_SESSION_REDIS_URL": "redis://%s/0" % cluster.addresses[0],
+            "ODOO_SESSION_REDIS_PREFIX": "shop",
         }
         stats = json.loads(ok(cli("stats", "--json", env=on_cluster)))
         assert (stats["sessions"], stats["logged_in"]) == (30, 30) and stats["memory_bytes"] > 0
+        folder = str(tmp_path / "exported")
+        exported = ok(cli("export-fs", "--sessions-dir", folder, env=on_cluster))
+        assert "exported 30 sessions" in exported and len(os.listdir(folder)) == 30
         revoked = ok(cli("revoke", "--login", "admin", env=on_cluster))
         assert "revoked 20 sessions of login 'admin' (30 sessions scanned)" in revoked
         assert sorted(store.get(sid).login for sid in store.list()) == ["demo"] * 10
+        assert "revoked 10 sessions of every user" in ok(cli("revoke", "--all", env=on_cluster))
+        assert sum(node.client().dbsize() for node in cluster.nodes) == 0
 
 
 # --- failures: one clear line, no traceback ---
