@@ -3,8 +3,10 @@
 ``odoo.http.Root.session_store`` becomes a lazy property building a
 :class:`RedisSessionStore`, and Odoo's filesystem session garbage collector
 (``odoo.http.session_gc``, run at random on requests) becomes a no-op:
-Redis expires the keys itself. With rotation on login,
-``OpenERPSession.authenticate`` also gives the session a new id.
+Redis expires the keys itself. ``OpenERPSession.authenticate`` gives the
+session a new id after a successful login: always with ``ROTATE_ON_LOGIN``
+(the default), and even without it when the id was never stored, so that an
+id planted in a browser never becomes a logged-in session's id.
 """
 
 import logging
@@ -51,19 +53,21 @@ def use_redis_sessions(client, settings):
     http.Root.session_store = lazy_property(session_store)
     http.root.__dict__.pop("session_store", None)
     http.session_gc = no_session_gc
-    if settings.rotate_on_login:
-        http.OpenERPSession.authenticate = _rotating(http.OpenERPSession.authenticate)
+    http.OpenERPSession.authenticate = _rotating(http.OpenERPSession.authenticate, settings.rotate_on_login)
 
 
-def _rotating(authenticate):
+def _rotating(authenticate, always):
     """Wrap ``OpenERPSession.authenticate``: after a successful login the
     session gets a new id (the old key is deleted at once, the browser gets
     the new cookie), so an id planted before the login is worth nothing.
+    Without ``always``, only a session that was never stored (``new``: the
+    store adopts well-formed unknown ids, as Odoo's own store does) rotates.
     Odoo 11's session token is derived from the id: it is computed anew."""
 
     def authenticate_and_rotate(session, db, login=None, password=None, uid=None):
+        rotate = always or session.new
         uid = authenticate(session, db, login=login, password=password, uid=uid)
-        if uid:
+        if uid and rotate:
             store = http.root.session_store
             store.delete(session)
             session.sid = store.generate_key()

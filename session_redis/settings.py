@@ -182,7 +182,7 @@ SPECS = [
     ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
     ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
     ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 1024 * 1024),
-    ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, False),
+    ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
 ]

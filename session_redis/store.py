@@ -53,6 +53,40 @@ META = "_session_redis"
 # seconds), and whether it came from the older module's key.
 Loaded = collections.namedtuple("Loaded", "sid body created touched legacy")
 
+# What Odoo puts in every session by itself: a session with nothing else is
+# not worth a write (see RedisSessionStore.save). ``db`` and the context's
+# ``lang`` are derived from the request again whenever they are missing.
+ODOO_DEFAULT_KEYS = frozenset(["db", "uid", "login", "session_token", "context"])
+ODOO_DEFAULT_CONTEXT_KEYS = frozenset(["lang"])
+
+
+class Unmetered(object):
+    """What the store reports as it works, for metrics; this one ignores it.
+
+    :mod:`session_redis.metrics` counts the same calls. Reporting never
+    sends anything to Redis.
+    """
+
+    def load(self, outcome):
+        """A session was asked for: ``hit``, ``miss`` or ``refused`` (a
+        malformed id, an unreadable or oversized value, a lifetime over)."""
+
+    def save(self, outcome):
+        """Odoo saved a session: ``written``, ``touched`` (only the expiry
+        pushed back) or ``unchanged`` (nothing sent)."""
+
+    def delete(self):
+        """A session ended."""
+
+    def oversize(self):
+        """A session over ``max_size`` was refused (saved or read)."""
+
+    def unavailable(self):
+        """Redis failed: the request answers 503."""
+
+    def redis_call(self, action, seconds):
+        """One round trip of ``action`` (load, save, delete) took ``seconds``."""
+
 
 class RedisUnavailable(ServiceUnavailable):
     """Redis could not be reached: the request answers HTTP 503.
@@ -133,6 +167,7 @@ class RedisSessionStore(SessionStore):
     :param max_size: bytes; a larger session is neither saved nor loaded.
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
+    :param metrics: told what happens, see :class:`Unmetered` (the default).
     """
 
     def __init__(
@@ -148,6 +183,7 @@ class RedisSessionStore(SessionStore):
         max_size=DEFAULTS["max_size"],
         path=None,
         clock=time.time,
+        metrics=None,
     ):
         super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
@@ -160,12 +196,13 @@ class RedisSessionStore(SessionStore):
         self.max_size = max_size
         self.path = path
         self.clock = clock
+        self.metrics = metrics or Unmetered()
 
     @classmethod
-    def from_settings(cls, redis, settings, session_class=None, path=None):
+    def from_settings(cls, redis, settings, session_class=None, path=None, metrics=None):
         """The store that :class:`~session_redis.settings.Settings` describe."""
         options = {field: getattr(settings, field) for field in STORE_FIELDS}
-        return cls(redis, session_class=session_class, path=path, **options)
+        return cls(redis, session_class=session_class, path=path, metrics=metrics, **options)
 
     def key(self, sid):
         return session_key(sid, self.prefix)
@@ -174,11 +211,18 @@ class RedisSessionStore(SessionStore):
         return isinstance(key, str) and SESSION_ID.fullmatch(key) is not None
 
     def get(self, sid):
+        """The stored session ``sid``; for an id that is well formed but not
+        stored (expired, or never saved because it held nothing but Odoo's
+        defaults), an empty session that keeps the id, as Odoo's own store
+        does: the CSRF token of a form is derived from it. Such a session is
+        ``new``, and a login on it always gets a new id (see odoo_patch)."""
         if not self.is_valid_key(sid):
+            self.metrics.load("refused")
             return self.new()
         raw, legacy = self._read(sid)
         if raw is None:
-            return self.new()
+            self.metrics.load("miss")
+            return self.session_class({}, sid, True)
         if len(raw) > self.max_size:
             _logger.warning(
                 "session %s... is %d bytes, over the %d bytes limit: starting a new session",
@@ -186,16 +230,20 @@ class RedisSessionStore(SessionStore):
                 len(raw),
                 self.max_size,
             )
+            self.metrics.oversize()
+            self.metrics.load("refused")
             return self.new()
         try:
             data = decode_session(raw)
             created, touched = _times(data.pop(META, None))
         except CorruptData as error:
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
+            self.metrics.load("refused")
             return self.new()
         now = self.clock()
         if self.max_lifetime and created and now - created >= self.max_lifetime:
             self._delete_sids([sid])
+            self.metrics.load("refused")
             return self.new()
         session = self.session_class(data, sid, False)
         _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy))
@@ -204,6 +252,7 @@ class RedisSessionStore(SessionStore):
         # lifetime is counted from now on rather than from every read.
         if not created or self._touch_due(touched, now, self._expiration(session)):
             session.modified = True
+        self.metrics.load("hit")
         return session
 
     def save(self, session):
@@ -217,8 +266,12 @@ class RedisSessionStore(SessionStore):
             if ttl <= 0:
                 self.delete(session)
                 return
+        if not loaded and holds_only_odoo_defaults(session):
+            self.metrics.save("unchanged")
+            return  # never stored, nothing to keep: a bot or a probe costs no write
         body = encode_session(session)
         if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
+            self.metrics.save("unchanged")
             return  # the same session as in Redis, and no touch due
         raw = with_times(body, created, now)
         if len(raw) > self.max_size:
@@ -228,12 +281,14 @@ class RedisSessionStore(SessionStore):
                 len(raw),
                 self.max_size,
             )
+            self.metrics.oversize()
             return
         if loaded and loaded.legacy:  # move it from the older module's key
             self._call("save", lambda: self._move(session.sid, raw, ttl))
         else:
             key = self.key(session.sid)  # SET ... EX as it is: redis-py's set() parses options first
             self._call("save", lambda: self.redis.execute_command("SET", key, raw, "EX", ttl))
+        self.metrics.save("touched" if loaded and body == loaded.body else "written")
         _remember(session, Loaded(session.sid, body, created, now, False))
 
     def delete(self, session):
@@ -370,7 +425,10 @@ class RedisSessionStore(SessionStore):
 
         if not sids:
             return 0
-        counts = self._call(action, delete) if action else delete()
+        if not action:
+            return sum(1 for count in delete() if count)
+        counts = self._call(action, delete)
+        self.metrics.delete()
         return sum(1 for count in counts if count)
 
     def _expiration(self, session):
@@ -401,11 +459,26 @@ class RedisSessionStore(SessionStore):
         ``command`` must reach ``self.redis`` itself: a Cluster client is built
         on first use, so even looking up one of its methods can fail.
         """
+        started = time.monotonic()
         try:
-            return command()
+            result = command()
         except REDIS_ERRORS as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
+            self.metrics.unavailable()
             raise RedisUnavailable()
+        self.metrics.redis_call(action, time.monotonic() - started)
+        return result
+
+
+def holds_only_odoo_defaults(session):
+    """Does ``session`` hold nothing but what Odoo puts in every session
+    (no user, a database and language Odoo derives from the request again)?"""
+    if not ODOO_DEFAULT_KEYS.issuperset(session):
+        return False
+    if session.get("uid") or session.get("login") or session.get("session_token"):
+        return False
+    context = session.get("context") or {}
+    return isinstance(context, dict) and ODOO_DEFAULT_CONTEXT_KEYS.issuperset(context)
 
 
 def _times(meta):

@@ -121,7 +121,7 @@ def test_defaults_match_the_readme():
         touch_interval=60,
         max_lifetime=None,
         max_size=1024 * 1024,
-        rotate_on_login=False,
+        rotate_on_login=True,
         copy_existing_fs_sessions=False,
         purge_existing_fs_sessions=False,
     )

@@ -62,7 +62,7 @@ def test_logged_in_session_gets_the_user_expiration(store, redis_client):
 
 def test_anonymous_session_gets_the_anonymous_expiration(store, redis_client):
     session = store.new()
-    session.db = "prod"
+    session.update(db="prod", sale_order_id=7)
     store.save(session)
     assert 95 <= redis_client.ttl(store.key(session.sid)) <= 100
 
@@ -92,9 +92,40 @@ def test_no_key_is_ever_without_ttl(store, redis_client):
     assert all(redis_client.ttl(key) > 0 for key in redis_client.keys("*"))
 
 
-def test_missing_key_gives_a_new_session(store):
+def test_an_unknown_well_formed_id_is_kept_for_an_empty_new_session(store):
+    """As Odoo's own store does: the CSRF token of a form is derived from
+    the id, and a session that held nothing was never written."""
     session = store.get(SID)
-    assert session.new and session.sid != SID and dict(session) == dict(store.new())
+    assert session.new and session.sid == SID and dict(session) == dict(store.new())
+
+
+@pytest.mark.parametrize(
+    "data, written",
+    [
+        ({}, False),
+        ({"db": "prod", "context": {"lang": "fr_FR"}}, False),
+        ({"db": "prod", "context": {"lang": "fr_FR", "tz": "Europe/Brussels"}}, True),
+        ({"db": "prod", "sale_order_id": 7}, True),
+        ({"db": "prod", "uid": 2, "login": "admin"}, True),
+    ],
+)
+def test_a_session_never_stored_is_written_only_with_more_than_odoos_defaults(
+    store, redis_client, data, written
+):
+    session = store.new()
+    session.update(data)
+    store.save(session)
+    assert redis_client.dbsize() == int(written)
+
+
+def test_a_stored_session_emptied_again_is_still_written(store, redis_client):
+    session = store.new()
+    session.update(db="prod", sale_order_id=7)
+    store.save(session)
+    back = store.get(session.sid)
+    del back["sale_order_id"]
+    store.save(back)
+    assert store.get(session.sid).get("sale_order_id") is None and redis_client.dbsize() == 1
 
 
 @pytest.mark.parametrize(
@@ -138,6 +169,7 @@ def test_invalid_id_gives_a_new_session_without_asking_redis(redis_server, sid):
 
 def test_delete_removes_the_key(store, redis_client):
     session = store.new()
+    session.uid = 2
     store.save(session)
     store.delete(session)
     assert redis_client.exists(store.key(session.sid)) == 0
@@ -150,6 +182,7 @@ def test_list_scans_only_its_own_prefix(redis_client):
     for name, store in (("plain", plain), ("shop", shop)):
         for _ in range(3):
             session = store.new()
+            session.uid = 2
             store.save(session)
             saved[name].append(session.sid)
     redis_client.set("session:not-a-session-id", b"{}")
