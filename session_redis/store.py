@@ -50,8 +50,15 @@ META = "_session_redis"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
-# seconds), and whether it came from the older module's key.
-Loaded = collections.namedtuple("Loaded", "sid body created touched legacy")
+# seconds), whether it came from the older module's key, and its owner:
+# ``(db, uid)`` of a logged-in session, else None.
+Loaded = collections.namedtuple("Loaded", "sid body created touched legacy owner")
+
+# A user's session as the per-user index lists it: Unix times, seconds left.
+UserSession = collections.namedtuple("UserSession", "sid created touched expires_in login_info")
+
+# Where the Odoo glue records, at login, the client's IP address and browser.
+LOGIN_INFO = "session_redis_login"
 
 # What Odoo puts in every session by itself: a session with nothing else is
 # not worth a write (see RedisSessionStore.save). ``db`` and the context's
@@ -107,6 +114,23 @@ def session_key(sid, prefix=""):
 def legacy_session_key(sid, prefix):
     """Where camptocamp's session_redis kept a prefixed session."""
     return "session::%s:%s" % (prefix, sid)
+
+
+def user_index_key(db, uid, prefix=""):
+    """The Redis set of the ids of user ``uid``'s sessions in database ``db``.
+
+    ``session:`` like the sessions (an ACL user for ``session:*`` reaches
+    it), and never ending in a session id, so no scan takes it for one.
+    """
+    return "session:%suser:%d:%s" % (prefix + ":" if prefix else "", uid, db)
+
+
+def owner_of(data):
+    """``(db, uid)`` of a logged-in session, None for an anonymous one."""
+    uid, db = data.get("uid"), data.get("db")
+    if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0 and isinstance(db, str) and db:
+        return db, uid
+    return None
 
 
 def keys_of(sid, prefix=""):
@@ -242,11 +266,11 @@ class RedisSessionStore(SessionStore):
             return self.new()
         now = self.clock()
         if self.max_lifetime and created and now - created >= self.max_lifetime:
-            self._delete_sids([sid])
+            self._end([(sid, owner_of(data))])
             self.metrics.load("refused")
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy))
+        _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data)))
         # Modified makes Odoo call save(), which rewrites the session. A value
         # without times (the older module's) is rewritten at once, so that its
         # lifetime is counted from now on rather than from every read.
@@ -283,17 +307,17 @@ class RedisSessionStore(SessionStore):
             )
             self.metrics.oversize()
             return
-        if loaded and loaded.legacy:  # move it from the older module's key
-            self._call("save", lambda: self._move(session.sid, raw, ttl))
-        else:
-            key = self.key(session.sid)  # SET ... EX as it is: redis-py's set() parses options first
-            self._call("save", lambda: self.redis.execute_command("SET", key, raw, "EX", ttl))
+        owner = owner_of(session)
+        self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded))
         self.metrics.save("touched" if loaded and body == loaded.body else "written")
-        _remember(session, Loaded(session.sid, body, created, now, False))
+        _remember(session, Loaded(session.sid, body, created, now, False, owner))
 
     def delete(self, session):
-        """End the session: delete every key it may live under."""
-        self._delete_sids([session.sid])
+        """End the session: delete every key it may live under, and its entry
+        in its user's index (the owner it was loaded with: a logout empties
+        the session before Odoo deletes it)."""
+        loaded = _loaded(session)
+        self._end([(session.sid, loaded.owner if loaded else owner_of(session))])
 
     def list(self):
         """Ids of the stored sessions of this prefix, the older module's keys
@@ -399,32 +423,132 @@ class RedisSessionStore(SessionStore):
         now = self.clock()
         return len(encode_with_times(data, now, now)) > self.max_size
 
-    def delete_many(self, sids):
-        """End the sessions ``sids`` (every key of each), in one round trip;
-        return how many of them were stored."""
-        return self._delete_sids(sids, action=None)
+    def delete_many(self, sids, owners=None):
+        """End the sessions ``sids`` (every key of each, and their index
+        entries where ``owners``, aligned with ``sids``, names them), in one
+        round trip; return how many of them were stored."""
+        return self._end(list(zip(sids, owners or [None] * len(sids))), action=None)
+
+    # --- the per-user index ---
+
+    def index_key(self, db, uid):
+        return user_index_key(db, uid, self.prefix)
+
+    def user_sessions(self, db, uid):
+        """The live sessions of user ``uid`` in ``db``, oldest first, as
+        :class:`UserSession`; index entries whose session ended are dropped."""
+        index = self.index_key(db, uid)
+        sids = sorted(sid.decode() for sid in self.redis.smembers(index))
+        step = len(keys_of("", self.prefix))
+        rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)], ttl=True)
+        found, ended = [], []
+        for sid, start in zip(sids, range(0, len(rows), step)):
+            # the documented key, else the older module's (until its next save moves it)
+            raw, ttl = next((row for row in rows[start : start + step] if row[0] is not None), (None, -2))
+            data = _readable(raw)
+            if data is None or owner_of(data) != (db, uid):
+                ended.append(sid)
+                continue
+            created, touched = _times(data.pop(META, None))
+            found.append(UserSession(sid, created, touched, ttl, data.get(LOGIN_INFO) or {}))
+        if ended:
+            self.redis.srem(index, *ended)
+        return sorted(found, key=lambda session: (session.created, session.sid))
+
+    def end_user_sessions(self, db, uid, keep=None):
+        """End every session of user ``uid`` in ``db`` but ``keep`` (a
+        session id); return how many were stored. Two round trips."""
+        index = self.index_key(db, uid)
+        sids = [sid.decode() for sid in self.redis.smembers(index)]
+        doomed = [sid for sid in sids if sid != keep]
+        return self._end([(sid, (db, uid)) for sid in doomed], action=None)
+
+    def rebuild_index(self, batch=1000, progress=None):
+        """Register every logged-in session of this prefix in its user's
+        index (sessions written before the index existed, or by the older
+        module); return ``(sessions indexed, users)``."""
+        indexed, users = 0, set()
+        pending = []
+        for item in self.scan():
+            pending.append(item)
+            if len(pending) >= batch:
+                indexed += self._index_batch(pending, users)
+                pending = []
+                if progress:
+                    progress(indexed)
+        if pending:
+            indexed += self._index_batch(pending, users)
+        return indexed, len(users)
+
+    def _index_batch(self, pairs, users):
+        pipe = self.redis.pipeline(transaction=False)
+        indexed = 0
+        for (sid, _key), (raw, ttl) in zip(pairs, self.values([key for _sid, key in pairs], ttl=True)):
+            data = _readable(raw)
+            owner = data and owner_of(data)
+            if owner:
+                index = self.index_key(*owner)
+                pipe.sadd(index, sid)
+                pipe.expire(index, self._index_ttl(ttl))
+                users.add(owner)
+                indexed += 1
+        pipe.execute()
+        return indexed
 
     # --- internals ---
 
-    def _delete_sids(self, sids, action="delete"):
-        """Delete every key of each session id; the number of sessions that
-        had one. ``action`` names the request step for the 503 guard (None:
-        an operator job, whose caller reports Redis errors itself)."""
-        keys = [keys_of(sid, self.prefix) for sid in sids]
+    def _write(self, sid, raw, ttl, owner, loaded):
+        """Store a session, and keep its user's index up to date, in one
+        round trip: a plain ``SET ... EX`` for an anonymous session (redis-py's
+        set() would parse options first); with an owner, a pipeline that also
+        adds it to the index and keeps the index at least as long as any of
+        the user's sessions can live (see :meth:`_index_ttl`)."""
+        key = self.key(sid)
+        previous = loaded.owner if loaded else None
+        legacy = loaded is not None and loaded.legacy
+        if not (owner or previous or legacy):
+            return self.redis.execute_command("SET", key, raw, "EX", ttl)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.execute_command("SET", key, raw, "EX", ttl)
+        if legacy:  # moved from the older module's key
+            pipe.delete(legacy_session_key(sid, self.prefix))
+        if previous and previous != owner:
+            pipe.srem(self.index_key(*previous), sid)
+        if owner:
+            index = self.index_key(*owner)
+            pipe.sadd(index, sid)
+            pipe.expire(index, self._index_ttl(ttl))
+        return pipe.execute()
+
+    def _index_ttl(self, ttl):
+        """An index lives the logged-in expiration after its last write (or
+        longer, for a session with a longer expiration of its own): it never
+        ends before one of its sessions, and is gone one expiration period
+        after the last of them was written."""
+        return max(ttl, self.expiration)
+
+    def _end(self, sessions, action="delete"):
+        """Delete every key of each ``(sid, owner)`` and its index entry; the
+        number of sessions that had a key. ``action`` names the request step
+        for the 503 guard (None: an operator job, whose caller reports Redis
+        errors itself)."""
+        if not sessions:
+            return 0
+        step = len(keys_of("", self.prefix))
 
         def delete():
-            if len(sids) == 1:  # one DEL of both keys (split by slot on a Cluster)
-                return [self.redis.delete(*keys[0])]
+            if len(sessions) == 1 and not sessions[0][1]:  # one DEL (split by slot on a Cluster)
+                return [self.redis.delete(*keys_of(sessions[0][0], self.prefix))]
             pipe = self.redis.pipeline(transaction=False)
-            for session_keys in keys:
-                for key in session_keys:  # a DEL each: a Cluster spreads them over slots
+            for sid, _owner in sessions:
+                for key in keys_of(sid, self.prefix):  # a DEL each: a Cluster spreads them over slots
                     pipe.delete(key)
+            for sid, owner in sessions:
+                if owner:
+                    pipe.srem(self.index_key(*owner), sid)
             deleted = pipe.execute()
-            step = len(keys[0])
-            return [sum(deleted[start : start + step]) for start in range(0, len(deleted), step)]
+            return [sum(deleted[start : start + step]) for start in range(0, step * len(sessions), step)]
 
-        if not sids:
-            return 0
         if not action:
             return sum(1 for count in delete() if count)
         counts = self._call(action, delete)
@@ -445,13 +569,6 @@ class RedisSessionStore(SessionStore):
     def _touch_due(self, touched, now, expiration):
         """Is it time to push the expiry back (sliding expiry only)?"""
         return self.sliding and now - touched >= min(self.touch_interval, expiration / 10.0)
-
-    def _move(self, sid, raw, ttl):
-        """Write under the documented key and drop the older module's, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.key(sid), raw, ex=ttl)
-        pipe.delete(legacy_session_key(sid, self.prefix))
-        pipe.execute()
 
     def _call(self, action, command):
         """Run ``command()``; a Redis failure becomes HTTP 503 and one log line.
@@ -479,6 +596,16 @@ def holds_only_odoo_defaults(session):
         return False
     context = session.get("context") or {}
     return isinstance(context, dict) and ODOO_DEFAULT_CONTEXT_KEYS.issuperset(context)
+
+
+def _readable(raw):
+    """The stored session dict (times included), or None if gone or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return decode_session(raw)
+    except CorruptData:
+        return None
 
 
 def _times(meta):

@@ -115,7 +115,8 @@ def test_a_session_never_stored_is_written_only_with_more_than_odoos_defaults(
     session = store.new()
     session.update(data)
     store.save(session)
-    assert redis_client.dbsize() == int(written)
+    assert store.list() == ([session.sid] if written else [])
+    assert redis_client.dbsize() == int(written) + ("uid" in data)  # a user's index
 
 
 def test_a_stored_session_emptied_again_is_still_written(store, redis_client):
@@ -203,8 +204,9 @@ def test_prefix_with_glob_characters_lists_only_itself(redis_client):
     star = RedisSessionStore(redis_client, OpenERPSession, prefix="*")
     other = RedisSessionStore(redis_client, OpenERPSession, prefix="x")
     session = other.new()
+    session.uid = 2
     other.save(session)
-    assert star.list() == []
+    assert star.list() == [] and other.list() == [session.sid]
 
 
 def test_path_is_where_odoo_puts_interrupted_uploads(redis_client, tmp_path):
@@ -443,9 +445,10 @@ def test_a_value_without_times_is_rewritten_at_first_sight_even_without_sliding(
     session = store.get(older(redis_client, "shop"))
     assert session.modified is True  # so Odoo saves it: its lifetime starts now
     store.save(session)
-    assert redis_client.keys("*") == [store.key(SID).encode()]
+    assert redis_client.keys("session:shop:" + SID) == [store.key(SID).encode()]
     clock.now += 301
-    assert store.get(SID).new and redis_client.keys("*") == []
+    assert store.get(SID).new and redis_client.keys("session:*" + SID) == []
+    assert store.user_sessions("prod", 2) == []
 
 
 def test_list_and_scan_see_the_older_modules_keys(redis_client):
