@@ -6,7 +6,10 @@
 Redis expires the keys itself. ``OpenERPSession.authenticate`` gives the
 session a new id after a successful login: always with ``ROTATE_ON_LOGIN``
 (the default), and even without it when the id was never stored, so that an
-id planted in a browser never becomes a logged-in session's id.
+id planted in a browser never becomes a logged-in session's id; it also
+records the client's address and browser in the session. When a user's
+password changes or the user is archived, ``res.users.write`` ends the
+user's other sessions in Redis at once.
 """
 
 import logging
@@ -16,7 +19,8 @@ from odoo import http
 from odoo.service import security
 from odoo.tools.func import lazy_property
 
-from .store import RedisSessionStore
+from .client import REDIS_ERRORS
+from .store import LOGIN_INFO, RedisSessionStore
 
 _logger = logging.getLogger(__name__)
 
@@ -53,26 +57,77 @@ def use_redis_sessions(client, settings):
     http.Root.session_store = lazy_property(session_store)
     http.root.__dict__.pop("session_store", None)
     http.session_gc = no_session_gc
-    http.OpenERPSession.authenticate = _rotating(http.OpenERPSession.authenticate, settings.rotate_on_login)
+    http.OpenERPSession.authenticate = _on_login(http.OpenERPSession.authenticate, settings.rotate_on_login)
+    from odoo.addons.base.res.res_users import Users  # the model class every res.users extends
+
+    Users.write = _ending_sessions(Users.write)
 
 
-def _rotating(authenticate, always):
+def _on_login(authenticate, always):
     """Wrap ``OpenERPSession.authenticate``: after a successful login the
     session gets a new id (the old key is deleted at once, the browser gets
     the new cookie), so an id planted before the login is worth nothing.
     Without ``always``, only a session that was never stored (``new``: the
     store adopts well-formed unknown ids, as Odoo's own store does) rotates.
-    Odoo 11's session token is derived from the id: it is computed anew."""
+    Odoo 11's session token is derived from the id: it is computed anew.
+    The client's address and browser are recorded then, once."""
 
     def authenticate_and_rotate(session, db, login=None, password=None, uid=None):
         rotate = always or session.new
         uid = authenticate(session, db, login=login, password=password, uid=uid)
-        if uid and rotate:
+        if not uid:
+            return uid
+        if rotate:
             store = http.root.session_store
             store.delete(session)
             session.sid = store.generate_key()
             session.session_token = security.compute_session_token(session, http.request.env)
-            session.modified = True
+        session[LOGIN_INFO] = client_of(http.request.httprequest)
+        session.modified = True
         return uid
 
     return authenticate_and_rotate
+
+
+def client_of(httprequest):
+    """Who logs in: the address (the proxy's X-Forwarded-For with
+    ``--proxy-mode``) and a short name of the browser."""
+    agent = httprequest.user_agent
+    if agent.browser:
+        browser = "%s %s on %s" % (agent.browser, agent.version or "", agent.platform or "?")
+    else:
+        browser = agent.string or "unknown"
+    return {"ip": httprequest.remote_addr, "browser": " ".join(browser.split())[:120]}
+
+
+def _ending_sessions(write):
+    """Wrap ``res.users.write``: a new password or an archived user ends the
+    user's other sessions in Redis at once. Odoo already refuses them (the
+    session token covers the password hash), but their keys would stay until
+    they expire. The session of the request itself is kept."""
+
+    def write_and_end_sessions(users, values):
+        result = write(users, values)
+        if "password" in values or values.get("active") is False:
+            end_sessions_of(users)
+        return result
+
+    return write_and_end_sessions
+
+
+def end_sessions_of(users):
+    """End the sessions of ``users`` in Redis, except the request's own."""
+    request = http.request
+    current = request.session if request else None
+    db = users.env.cr.dbname
+    try:
+        store = http.root.session_store
+        for user in users:
+            keep = current.sid if current and (current.db, current.uid) == (db, user.id) else None
+            store.end_user_sessions(db, user.id, keep=keep)
+    except REDIS_ERRORS as error:
+        _logger.warning(
+            "sessions of users %s not ended, Redis unavailable (Odoo refuses them anyway): %s",
+            users.ids,
+            error,
+        )

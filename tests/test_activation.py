@@ -11,6 +11,7 @@ import subprocess
 import odoo
 import pytest
 from odoo import http
+from odoo.addons.base.res.res_users import Users
 
 from session_redis import activation, odoo_patch
 
@@ -56,6 +57,7 @@ def odoo_in_this_process(monkeypatch, tmp_path):
     monkeypatch.setattr(http.Root, "session_store", http.Root.session_store)
     monkeypatch.setattr(http, "session_gc", http.session_gc)
     monkeypatch.setattr(http.OpenERPSession, "authenticate", http.OpenERPSession.authenticate)
+    monkeypatch.setattr(Users, "write", Users.write)
     os.makedirs(odoo_patch.session_folder(), exist_ok=True)
 
 

@@ -19,7 +19,7 @@ import os
 
 from ..codec import CorruptData, decode_session
 from ..migration import CopyResult, read_session_file, session_files
-from ..store import META
+from ..store import META, owner_of
 
 BATCH = 500
 HOUR = 3600
@@ -164,17 +164,14 @@ def revoke_sessions(
         raise ValueError("give either a login or everything=True")
     revoked = scanned = 0
     for pairs in batches(store.scan(), batch):
-        if everything:
-            doomed = [sid for sid, _key in pairs]
-        else:
-            values = store.values([key for _sid, key in pairs])
-            doomed = [
-                sid
-                for (sid, _key), raw in zip(pairs, values)
-                if raw is not None and _belongs_to(_decoded(raw), login, db)
-            ]
+        sessions = [
+            (sid, _decoded(raw))
+            for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
+        ]
+        doomed = [(sid, data) for sid, data in sessions if everything or _belongs_to(data, login, db)]
         if doomed and not dry_run:
-            revoked += store.delete_many(doomed)
+            owners = [data and owner_of(data) for _sid, data in doomed]
+            revoked += store.delete_many([sid for sid, _data in doomed], owners)
         else:
             revoked += len(doomed)
         scanned += len(pairs)
