@@ -14,6 +14,7 @@ from odoo import http
 from odoo.service import security
 from odoo.tools.func import lazy_property
 
+from . import compat
 from .store import RedisSessionStore
 
 _logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def use_redis_sessions(client, settings):
     http.Root.session_store = lazy_property(session_store)
     http.root.__dict__.pop("session_store", None)
     http.session_gc = no_session_gc
+    compat.install()
     if settings.rotate_on_login:
         http.OpenERPSession.authenticate = _rotating(http.OpenERPSession.authenticate)
 

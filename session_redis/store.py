@@ -31,6 +31,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
+from .store_api import NotOfferedByRedisStore
 
 _logger = logging.getLogger(__name__)
 
@@ -257,6 +258,44 @@ class RedisSessionStore(SessionStore):
         except REDIS_ERRORS as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
             raise RedisUnavailable()
+
+    # --- Other addons' calls (issue 11): Odoo's filesystem-store API and a last-activity record ---
+
+    def get_session_filename(self, sid):
+        """Odoo's filesystem store names each session's file; there is none here."""
+        raise NotOfferedByRedisStore("get_session_filename()", "sessions are Redis keys, not files")
+
+    def activity_key(self, sid):
+        """Key of the session's last-activity record (``<session key>:activity``).
+
+        Not a session key: the suffix keeps it out of :meth:`list` and of
+        every ``session:[<prefix>:]<sid>`` match, and inside ``~session:*`` ACLs."""
+        return self.key(sid) + ":activity"
+
+    def last_activity(self, session):
+        """Unix time of the user's last recorded activity in ``session``, or
+        None if none is recorded for the session's current user (a record of
+        the anonymous visitor before a login does not count)."""
+        raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
+        if raw is None:
+            return None
+        try:
+            uid, at = raw.decode("ascii").split(" ")
+            at = float(at)
+        except (UnicodeDecodeError, ValueError):
+            _logger.warning("session %s... activity record unreadable: ignored", session.sid[:8])
+            return None
+        return at if uid == str(session.get("uid") or 0) else None
+
+    def record_activity(self, session, keep=0):
+        """Record now as the user's last activity: one ``SET ... EX``, kept
+        as long as the session lives (at least ``keep`` seconds)."""
+        if not self.is_valid_key(session.sid):
+            return
+        ttl = max(self._expiration(session), int(keep) + 1)
+        value = "%s %.3f" % (session.get("uid") or 0, self.clock())
+        key = self.activity_key(session.sid)
+        self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
 
 
 def _times(meta):
