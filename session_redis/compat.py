@@ -9,7 +9,8 @@ sessions, or the addon's own tests, which mock the store) its code runs
 unchanged. The addon's pluggable methods (deadline, terminate, ignored URLs)
 are still called, so its extensions keep working.
 
-The record is read on every request that checks it (one ``GET``) and
+A login starts the record (the file's time, too, is the login's). The
+record is read on every request that checks it (one ``GET``) and
 written only when it is older than a tenth of the idle delay (at most once
 per touch interval): the timeout ends a session at most that much early.
 """
@@ -18,7 +19,7 @@ import importlib.util
 import logging
 import time
 
-from odoo import api
+from odoo import api, http
 from odoo.http import SessionExpiredException
 
 from .store import RedisSessionStore
@@ -32,6 +33,24 @@ def install():
     """Wrap the third-party code found on the addons path."""
     if importlib.util.find_spec("odoo.addons.auth_session_timeout") is not None:
         patch_auth_session_timeout(importlib.import_module(TIMEOUT_ADDON))
+        http.OpenERPSession.authenticate = _recording_login(http.OpenERPSession.authenticate)
+
+
+def _recording_login(authenticate):
+    """A login is activity: with files it rewrites the session file, whose
+    time the addon reads; here it starts the session's activity record."""
+    if getattr(authenticate, "_session_redis", False):
+        return authenticate
+
+    def authenticate_and_record(session, db, login=None, password=None, uid=None):
+        uid = authenticate(session, db, login=login, password=password, uid=uid)
+        store = http.root.session_store
+        if uid and isinstance(store, RedisSessionStore):
+            store.record_activity(session)
+        return uid
+
+    authenticate_and_record._session_redis = True
+    return authenticate_and_record
 
 
 def patch_auth_session_timeout(module):

@@ -60,9 +60,9 @@ def use_redis_sessions(client, settings):
     http.Root.session_store = lazy_property(session_store)
     http.root.__dict__.pop("session_store", None)
     http.session_gc = no_session_gc
-    compat.install()
     if settings.rotate_on_login:
         http.OpenERPSession.authenticate = _rotating(http.OpenERPSession.authenticate)
+    compat.install()  # after rotation: its login hook sees the final session id
 
 
 def _rotating(authenticate):
