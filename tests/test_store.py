@@ -374,3 +374,29 @@ def test_stored_bytes_are_valid_json_and_the_body_comes_back(data):
     assert decoded.pop(META) == {"created": 1.5, "touched": 2.25}
     assert body_of(raw) == encode_session(data)
     assert body_of(b'{"uid": 2}') is None
+
+
+def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_client):
+    from session_redis.store_api import README_SECTION, NotOfferedByRedisStore
+
+    store = RedisSessionStore(redis_client, path="/some/folder")
+    with pytest.raises(NotOfferedByRedisStore) as raised:
+        store.get_session_filename("a" * 40)
+    assert isinstance(raised.value, NotImplementedError)
+    assert "session_redis" in str(raised.value) and README_SECTION in str(raised.value)
+    assert store.path == "/some/folder" and store.is_valid_key(store.generate_key())
+
+
+def test_activity_record_belongs_to_the_user_who_made_it(redis_client):
+    store = RedisSessionStore(redis_client, expiration=1000, clock=lambda: 500.0)
+    session = store.new()
+    session["uid"] = 7
+    assert store.last_activity(session) is None
+    store.record_activity(session, keep=5000)
+    assert store.last_activity(session) == 500.0
+    assert 4990 <= redis_client.ttl(store.activity_key(session.sid)) <= 5001
+    assert store.list() == []  # not a session
+    session["uid"] = 8
+    assert store.last_activity(session) is None
+    redis_client.set(store.activity_key(session.sid), b"\xff garbage")
+    assert store.last_activity(session) is None
