@@ -19,6 +19,7 @@ from odoo import http
 from odoo.service import security
 from odoo.tools.func import lazy_property
 
+from . import compat
 from .client import REDIS_ERRORS
 from .store import LOGIN_INFO, RedisSessionStore
 
@@ -61,6 +62,7 @@ def use_redis_sessions(client, settings):
     from odoo.addons.base.res.res_users import Users  # the model class every res.users extends
 
     Users.write = _ending_sessions(Users.write)
+    compat.install()  # after rotation: its login hook sees the final session id
 
 
 def _on_login(authenticate, always):

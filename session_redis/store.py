@@ -40,6 +40,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
 from .settings import DEFAULTS, STORE_FIELDS
+from .store_api import NotOfferedByRedisStore
 
 _logger = logging.getLogger(__name__)
 
@@ -528,8 +529,8 @@ class RedisSessionStore(SessionStore):
         return max(ttl, self.expiration)
 
     def _end(self, sessions, action="delete"):
-        """Delete every key of each ``(sid, owner)`` and its index entry; the
-        number of sessions that had a key. ``action`` names the request step
+        """Delete every key of each ``(sid, owner)`` (its activity record
+        too) and its index entry; the number of sessions that had a key. ``action`` names the request step
         for the 503 guard (None: an operator job, whose caller reports Redis
         errors itself)."""
         if not sessions:
@@ -538,12 +539,14 @@ class RedisSessionStore(SessionStore):
 
         def delete():
             if len(sessions) == 1 and not sessions[0][1]:  # one DEL (split by slot on a Cluster)
-                return [self.redis.delete(*keys_of(sessions[0][0], self.prefix))]
+                sid = sessions[0][0]
+                return [self.redis.delete(*keys_of(sid, self.prefix) + [self.activity_key(sid)])]
             pipe = self.redis.pipeline(transaction=False)
             for sid, _owner in sessions:
                 for key in keys_of(sid, self.prefix):  # a DEL each: a Cluster spreads them over slots
                     pipe.delete(key)
             for sid, owner in sessions:
+                pipe.delete(self.activity_key(sid))  # see the block for other addons below
                 if owner:
                     pipe.srem(self.index_key(*owner), sid)
             deleted = pipe.execute()
@@ -585,6 +588,44 @@ class RedisSessionStore(SessionStore):
             raise RedisUnavailable()
         self.metrics.redis_call(action, time.monotonic() - started)
         return result
+
+    # --- for other addons: Odoo's filesystem-store API and a last-activity record ---
+
+    def get_session_filename(self, sid):
+        """Odoo's filesystem store names each session's file; there is none here."""
+        raise NotOfferedByRedisStore("get_session_filename()", "sessions are Redis keys, not files")
+
+    def activity_key(self, sid):
+        """Key of the session's last-activity record (``<session key>:activity``).
+
+        Not a session key: the suffix keeps it out of :meth:`list` and of
+        every ``session:[<prefix>:]<sid>`` match, and inside ``~session:*`` ACLs."""
+        return self.key(sid) + ":activity"
+
+    def last_activity(self, session):
+        """Unix time of the user's last recorded activity in ``session``, or
+        None if none is recorded for the session's current user (a record of
+        the anonymous visitor before a login does not count)."""
+        raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
+        if raw is None:
+            return None
+        try:
+            uid, at = raw.decode("ascii").split(" ")
+            at = float(at)
+        except (UnicodeDecodeError, ValueError):
+            _logger.warning("session %s... activity record unreadable: ignored", session.sid[:8])
+            return None
+        return at if uid == str(session.get("uid") or 0) else None
+
+    def record_activity(self, session, keep=0):
+        """Record now as the user's last activity: one ``SET ... EX``, kept
+        as long as the session lives (at least ``keep`` seconds)."""
+        if not self.is_valid_key(session.sid):
+            return
+        ttl = max(self._expiration(session), int(keep) + 1)
+        value = "%s %.3f" % (session.get("uid") or 0, self.clock())
+        key = self.activity_key(session.sid)
+        self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
 
 
 def holds_only_odoo_defaults(session):

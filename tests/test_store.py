@@ -490,3 +490,44 @@ def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis
         and store.expiration - 5 <= redis_client.ttl(store.key(fresh)) <= store.expiration
     )
     assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]
+
+
+def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_client):
+    from session_redis.store_api import README_SECTION, NotOfferedByRedisStore
+
+    store = RedisSessionStore(redis_client, path="/some/folder")
+    with pytest.raises(NotOfferedByRedisStore) as raised:
+        store.get_session_filename("a" * 40)
+    assert isinstance(raised.value, NotImplementedError)
+    assert "session_redis" in str(raised.value) and README_SECTION in str(raised.value)
+    assert store.path == "/some/folder" and store.is_valid_key(store.generate_key())
+
+
+def test_activity_record_belongs_to_the_user_who_made_it(redis_client):
+    store = RedisSessionStore(redis_client, expiration=1000, clock=lambda: 500.0)
+    session = store.new()
+    session["uid"] = 7
+    assert store.last_activity(session) is None
+    store.record_activity(session, keep=5000)
+    assert store.last_activity(session) == 500.0
+    assert 4990 <= redis_client.ttl(store.activity_key(session.sid)) <= 5001
+    assert store.list() == []  # not a session
+    session["uid"] = 8
+    assert store.last_activity(session) is None
+    redis_client.set(store.activity_key(session.sid), b"\xff garbage")
+    assert store.last_activity(session) is None
+
+
+def test_every_end_of_a_session_deletes_its_activity_record(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    sessions = []
+    for _ in range(3):
+        session = store.new()
+        session.update(uid=2, db="prod")
+        store.save(session)
+        store.record_activity(session)
+        sessions.append(session)
+    store.delete(store.get(sessions[0].sid))
+    store.delete_many([sessions[1].sid])
+    store.end_user_sessions("prod", 2)
+    assert redis_client.keys("*") == []
