@@ -6,6 +6,7 @@ command."""
 
 import os
 import re
+import shutil
 import signal
 import statistics
 import time
@@ -17,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from session_redis import metrics
 from session_redis.probes import bearer_matches, sent_from_loopback
+from tests.lb import Balancer
 from tests.servers import OdooNode, RedisServer, wait_until
 
 HEALTH = "/session_redis/health"
@@ -258,6 +260,17 @@ def test_without_a_token_only_direct_loopback_requests_get_metrics(metrics_node)
         assert "session_redis_" not in response.text
     # a token given when none is set changes nothing
     assert get(metrics_node, METRICS, headers={"Authorization": "Bearer x"}).status_code == 200
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="needs nginx")
+def test_behind_the_example_nginx_health_answers_and_metrics_stay_private(metrics_node, tmp_path):
+    balancer = Balancer(str(tmp_path / "nginx"), [metrics_node.port]).start()
+    try:
+        health = requests.get(balancer.url + HEALTH, timeout=TIMEOUT)
+        assert health.status_code == 200 and health.json()["redis"] == "reachable"
+        assert requests.get(balancer.url + METRICS, timeout=TIMEOUT).status_code == 404
+    finally:
+        balancer.stop()
 
 
 def test_health_503_while_redis_is_down_or_hangs_then_200_again(odoo_database, tmp_path, figure):
