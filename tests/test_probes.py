@@ -348,8 +348,15 @@ def test_prefork_metrics_are_summed_over_the_workers(odoo_database, redis_server
         assert count(after, "loads_total", outcome="hit") - count(before, "loads_total", outcome="hit") == 40
         served_by = set(re.findall(r"^\S+ \S+ (\d+) INFO .*get_session_info", node.log(), re.M))
         assert len(served_by) >= 2, served_by
+        (run,) = os.listdir(metrics_base(node))
     finally:
         node.stop()
+    # The main process removes its run's folder when it stops, not a worker.
+    assert os.listdir(metrics_base(node)) == [], run
+
+
+def metrics_base(node):
+    return os.path.join(node.data_dir, "session_redis_metrics")
 
 
 def test_metrics_are_off_by_default(odoo_nodes):
@@ -357,7 +364,7 @@ def test_metrics_are_off_by_default(odoo_nodes):
     response = get(node, METRICS)
     assert response.status_code == 404 and "Set-Cookie" not in response.headers
     assert get(node, HEALTH).json()["redis"] == "reachable"
-    assert not os.path.exists(os.path.join(node.data_dir, "session_redis_metrics"))
+    assert not os.path.exists(metrics_base(node))
 
 
 def test_with_sessions_in_files_health_says_so_and_there_are_no_metrics(odoo_nodes):
