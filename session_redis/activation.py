@@ -12,9 +12,10 @@ tolerated (requests answer 503 until it is back).
 import logging
 import os
 
-from . import odoo_patch
+from . import metrics, odoo_patch
 from .client import REDIS_ERRORS, make_client
 from .migration import copy_fs_sessions, purge_fs_sessions
+from .probes import METRICS_PATH, Probes
 from .settings import SettingError, describe, load_settings
 
 _logger = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ def _activate(environ):
         _logger.info("off: web sessions stay in files (set ODOO_SESSION_REDIS=1 to use Redis)")
         if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
             _logger.warning("filesystem sessions neither copied nor purged: ODOO_SESSION_REDIS is off")
+        if settings.metrics:
+            _logger.warning("no metrics: ODOO_SESSION_REDIS is off")
+        odoo_patch.answer_probes(Probes())
         return None
 
     client = make_client(settings)
@@ -47,10 +51,21 @@ def _activate(environ):
         client.ping()
     except REDIS_ERRORS as error:
         _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
-    odoo_patch.use_redis_sessions(client, settings)
+    odoo_patch.use_redis_sessions(client, settings, start_metrics(settings))
+    odoo_patch.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
     if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
         migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
     return settings
+
+
+def start_metrics(settings):
+    """The store's metrics observer, None (not counted) unless switched on."""
+    if not settings.metrics:
+        return None
+    observer = metrics.start(odoo_patch.metrics_folder(), odoo_patch.is_longpolling_process())
+    access = "bearer token required" if settings.metrics_token else "loopback requests only"
+    _logger.info("metrics on %s (%s)", METRICS_PATH, access)
+    return observer
 
 
 def migrate(settings, folder, store):

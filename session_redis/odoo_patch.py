@@ -13,6 +13,7 @@ user's other sessions in Redis at once.
 """
 
 import logging
+import os
 
 import odoo
 from odoo import http
@@ -37,10 +38,10 @@ def odoo_options():
     return config.options, getattr(config, "rcfile", None)
 
 
-def make_store(client, settings):
+def make_store(client, settings, metrics=None):
     """The store of Odoo's sessions: Odoo's session class, its upload folder."""
     return RedisSessionStore.from_settings(
-        client, settings, session_class=http.OpenERPSession, path=session_folder()
+        client, settings, session_class=http.OpenERPSession, path=session_folder(), metrics=metrics
     )
 
 
@@ -48,12 +49,12 @@ def no_session_gc(session_store):
     """Redis expires sessions by itself; there is no folder to sweep."""
 
 
-def use_redis_sessions(client, settings):
+def use_redis_sessions(client, settings, metrics=None):
     """Make every ``Root`` (and the running ``odoo.http.root``) use Redis."""
 
     def session_store(root):
         # lazy_property caches the value under this function's name.
-        return make_store(client, settings)
+        return make_store(client, settings, metrics)
 
     http.Root.session_store = lazy_property(session_store)
     http.root.__dict__.pop("session_store", None)
@@ -63,6 +64,32 @@ def use_redis_sessions(client, settings):
 
     Users.write = _ending_sessions(Users.write)
     compat.install()  # after rotation: its login hook sees the final session id
+
+
+def answer_probes(probes):
+    """Let ``probes`` (:class:`~session_redis.probes.Probes`) answer their
+    paths before Odoo sets up a session. ``Root.dispatch`` is the WSGI entry
+    of Odoo's application in threaded, prefork and gevent modes."""
+    dispatch = http.Root.dispatch
+
+    def dispatch_or_probe(root, environ, start_response):
+        response = probes.response_for(environ)
+        if response is None:
+            return dispatch(root, environ, start_response)
+        return response(environ, start_response)
+
+    http.Root.dispatch = dispatch_or_probe
+
+
+def metrics_folder():
+    """Where the metric files of this node's server runs go: under Odoo's
+    data folder, which Odoo can always write and every node has its own of."""
+    return os.path.join(odoo.tools.config["data_dir"], "session_redis_metrics")
+
+
+def is_longpolling_process():
+    """Is this the longpolling (gevent) process a prefork server starts?"""
+    return odoo.evented
 
 
 def _on_login(authenticate, always):

@@ -41,7 +41,7 @@ class SettingError(ValueError):
 
 
 # Settings whose values are never shown, and those shown with their password masked.
-SECRET_FIELDS = frozenset(["password", "sentinel_password"])
+SECRET_FIELDS = frozenset(["password", "sentinel_password", "metrics_token"])
 URL_FIELDS = frozenset(["url"])
 
 
@@ -185,6 +185,8 @@ SPECS = [
     ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
+    ("metrics", "METRICS", parse_flag, False),
+    ("metrics_token", "METRICS_TOKEN", parse_text, None),
 ]
 
 Settings = collections.namedtuple("Settings", [spec[0] for spec in SPECS])

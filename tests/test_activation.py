@@ -55,6 +55,7 @@ def odoo_in_this_process(monkeypatch, tmp_path):
     """Odoo's configuration and HTTP globals, restored after the test."""
     monkeypatch.setitem(odoo.tools.config.options, "data_dir", str(tmp_path / "data"))
     monkeypatch.setattr(http.Root, "session_store", http.Root.session_store)
+    monkeypatch.setattr(http.Root, "dispatch", http.Root.dispatch)
     monkeypatch.setattr(http, "session_gc", http.session_gc)
     monkeypatch.setattr(http.OpenERPSession, "authenticate", http.OpenERPSession.authenticate)
     monkeypatch.setattr(Users, "write", Users.write)

@@ -138,3 +138,13 @@ def test_dockerfile_installs_the_repository_requirements_and_the_addon():
     assert addon and os.path.basename(addon.rstrip("/")) == "session_redis"
     entrypoint = " ".join(arguments for keyword, arguments in instructions if keyword == "ENTRYPOINT")
     assert "--addons-path=%s" % os.path.dirname(addon.rstrip("/")) in entrypoint
+
+
+def test_replicas_are_ready_only_while_the_health_probe_answers():
+    for name, service in odoo_services().items():
+        if "--stop-after-init" in command(service):
+            continue
+        test = service["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], name
+        compile(test[3], "healthcheck", "exec")  # the image has Python, not curl
+        assert "http://127.0.0.1:8069/session_redis/health" in test[3], name

@@ -13,6 +13,7 @@ from session_redis.settings import (
     env_name,
     load_settings,
     mask_url,
+    masked,
     sentinel_addresses,
 )
 
@@ -47,6 +48,8 @@ FULL = {
     "ROTATE_ON_LOGIN": "on",
     "COPY_EXISTING_FS_SESSIONS": "true",
     "PURGE_EXISTING_FS_SESSIONS": "yes",
+    "METRICS": "on",
+    "METRICS_TOKEN": "scrape-me",
 }
 FULL_SETTINGS = Settings(
     enabled=True,
@@ -79,6 +82,8 @@ FULL_SETTINGS = Settings(
     rotate_on_login=True,
     copy_existing_fs_sessions=True,
     purge_existing_fs_sessions=True,
+    metrics=True,
+    metrics_token="scrape-me",
 )
 
 
@@ -124,6 +129,8 @@ def test_defaults_match_the_readme():
         rotate_on_login=True,
         copy_existing_fs_sessions=False,
         purge_existing_fs_sessions=False,
+        metrics=False,
+        metrics_token=None,
     )
 
 
@@ -319,3 +326,7 @@ def test_the_store_takes_its_parameters_and_their_defaults_from_the_settings():
     chosen = load_settings({"ODOO_SESSION_REDIS_PREFIX": "shop", "ODOO_SESSION_REDIS_MAX_LIFETIME": "600"})
     store = RedisSessionStore.from_settings(None, chosen, path="/uploads")
     assert (store.prefix, store.max_lifetime, store.path) == ("shop", 600, "/uploads")
+
+
+def test_the_metrics_token_is_a_secret():
+    assert masked("metrics_token", "scrape-me") == "***"
