@@ -46,6 +46,8 @@ def test_ttls_and_prefix_are_the_configured_ones(odoo_nodes, redis_client):
     sid = node.login()
     assert 4990 <= redis_client.ttl(key_of(sid, "site1")) <= 5000
     anonymous = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+    failed = {"db": node.database, "login": "admin", "password": "wrong"}  # leaves its login: stored
+    assert not node.json("/web/session/authenticate", failed, session_id=anonymous).json()["result"]["uid"]
     assert 290 <= redis_client.ttl(key_of(anonymous, "site1")) <= 300
     assert redis_client.exists(key_of(sid)) == 0
 
