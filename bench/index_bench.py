@@ -11,10 +11,9 @@ asserts nothing about timing.
     .venv/bin/python bench/index_bench.py [--sessions 1000000] [--json FILE]
 """
 
-import argparse
 import time
 
-from benchlib import private_redis, write_json
+from benchlib import main_of, private_redis
 from odoo.http import OpenERPSession
 
 from session_redis.cli.operations import revoke_sessions
@@ -88,15 +87,5 @@ def report(figures):
     print("  SCAN / index: %.0f x" % figures["scan_per_index"])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=1000000)
-    parser.add_argument("--json", help="also write the figures to this file")
-    options = parser.parse_args()
-    figures = run(options.sessions)
-    report(figures)
-    write_json(options.json, figures)
-
-
 if __name__ == "__main__":
-    main()
+    main_of(run, report, 1000000, __doc__)

@@ -295,29 +295,22 @@ def run_copy_fs(options):
     if options.dry_run:
         with Progress("session files read") as progress:
             result = operations.preview_copy(folder, store, progress=progress)
-        say(
-            "would copy %s from %s; would skip %d already in Redis, %d unreadable and %d too large "
-            "(dry run: nothing written)"
-            % (
-                counted(result.copied, "session"),
-                folder,
-                result.already_in_redis,
-                result.unreadable,
-                result.too_large,
-            )
-        )
+        say(copy_summary(result, folder, "would copy", "would skip") + " (dry run: nothing written)")
         return
     with Progress("session files sent") as progress:
         result = copy_fs_sessions(folder, store, progress=progress)
-    say(
-        "copied %s from %s; skipped %d already in Redis, %d unreadable and %d too large"
-        % (
-            counted(result.copied, "session"),
-            folder,
-            result.already_in_redis,
-            result.unreadable,
-            result.too_large,
-        )
+    say(copy_summary(result, folder, "copied", "skipped"))
+
+
+def copy_summary(result, folder, copied, skipped):
+    return "%s %s from %s; %s %d already in Redis, %d unreadable and %d too large" % (
+        copied,
+        counted(result.copied, "session"),
+        folder,
+        skipped,
+        result.already_in_redis,
+        result.unreadable,
+        result.too_large,
     )
 
 
