@@ -15,12 +15,13 @@ written only when it is older than a tenth of the idle delay (at most once
 per touch interval): the timeout ends a session at most that much early.
 """
 
-import importlib.util
+import importlib
 import logging
 import time
 
 from odoo import api, http
 from odoo.http import SessionExpiredException
+from odoo.modules.module import get_module_path
 
 from .store import RedisSessionStore
 
@@ -31,9 +32,16 @@ TIMEOUT_ADDON = "odoo.addons.auth_session_timeout.models.res_users"
 
 def install():
     """Wrap the third-party code found on the addons path."""
-    if importlib.util.find_spec("odoo.addons.auth_session_timeout") is not None:
-        patch_auth_session_timeout(importlib.import_module(TIMEOUT_ADDON))
-        http.OpenERPSession.authenticate = _recording_login(http.OpenERPSession.authenticate)
+    # Odoo's import hook answers for any odoo.addons.* name: ask its module path
+    if not get_module_path("auth_session_timeout", display_warning=False):
+        return
+    try:
+        module = importlib.import_module(TIMEOUT_ADDON)
+    except ImportError as error:  # on the path but broken: not ours to stop the server for
+        _logger.warning("auth_session_timeout found but not importable, left alone: %s", error)
+        return
+    patch_auth_session_timeout(module)
+    http.OpenERPSession.authenticate = _recording_login(http.OpenERPSession.authenticate)
 
 
 def _recording_login(authenticate):
