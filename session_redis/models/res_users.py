@@ -54,11 +54,13 @@ class Users(models.Model):
 
     @api.multi
     def action_session_redis_logout_others(self):
-        """End the user's sessions other than the current one."""
+        """End the user's sessions other than the current one, then show
+        Preferences again (a button in a dialog closes it otherwise)."""
         for user in self:
             if user != self.env.user:
                 raise AccessError(_("Only the user may log out their own other sessions."))
         self._session_redis_end(keep=current_sid())
+        return dict(self.action_get().read()[0], res_id=self.env.user.id)
 
     def _session_redis_end(self, keep):
         try:

@@ -82,8 +82,9 @@ class TestUserSessions(common.TransactionCase):
         self.assertEqual(len(self.stored()), 2)
 
     def test_a_user_logs_out_their_other_sessions(self):
-        self.bob.sudo(self.bob).action_session_redis_logout_others()  # no request here: none is current
-        self.assertEqual(self.stored(), [])
+        action = self.bob.sudo(self.bob).action_session_redis_logout_others()
+        self.assertEqual(self.stored(), [])  # no request here: none of them is current
+        self.assertEqual(action["res_id"], self.bob.id)  # Preferences shown again
 
     def test_redis_unreachable_is_a_message_not_an_error(self):
         client = redis.Redis(port=closed_port(), socket_connect_timeout=1, socket_timeout=1)
