@@ -117,6 +117,8 @@ class UserSession(models.TransientModel):
             store = redis_store()
             for row in self:
                 check_may_manage(self.env, row.user_id)
+                if len(row.short_id or "") != SHORT_ID:
+                    continue  # not a row this model built: match nothing rather than everything
                 db, uid = self.env.cr.dbname, row.user_id.id
                 matches = [
                     session.sid

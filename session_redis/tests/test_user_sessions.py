@@ -65,6 +65,12 @@ class TestUserSessions(common.TransactionCase):
         self.assertEqual(self.stored(), [self.sids[1]])
         self.assertEqual(self.store.redis.exists(self.store.key(self.sids[0])), 0)
 
+    def test_a_row_with_a_forged_short_id_ends_nothing(self):
+        self.store.delete_many([self.sids[0]], [(self.db, self.bob.id)])
+        forged = self.env["session_redis.user.session"].create({"user_id": self.bob.id, "short_id": ""})
+        forged.action_end()  # "" is the start of every id
+        self.assertEqual(self.stored(), [self.sids[1]])
+
     def test_logout_everywhere_ends_every_session(self):
         self.bob.action_session_redis_logout_everywhere()
         self.assertEqual(self.stored(), [])
