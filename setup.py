@@ -34,7 +34,7 @@ setup(
     package_dir={"odoo.addons." + ADDON: ADDON},
     packages=["odoo.addons." + ADDON]
     + ["odoo.addons.%s.%s" % (ADDON, package) for package in find_packages(ADDON)],
-    package_data={"odoo.addons." + ADDON: ["README.rst"]},
+    package_data={"odoo.addons." + ADDON: ["README.rst", "views/*.xml"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Odoo",

@@ -7,7 +7,7 @@
     "author": "session_redis developers",
     "depends": ["base"],
     "external_dependencies": {"python": ["redis"]},
-    "data": [],
+    "data": ["views/res_users_views.xml"],
     "installable": True,
     "post_load": "activate",
 }
