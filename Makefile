@@ -1,5 +1,5 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test lint format load bench lb-demo venv clean
+.PHONY: run test lint format load bench compat lb-demo venv clean
 
 run:
 	tools/run-demo
@@ -24,6 +24,11 @@ load: venv
 # Benchmarks: bench/results/latest.{json,rst,png} (bench/README.rst).
 bench: venv
 	bench/run
+
+# Odoo's and OCA addons' own tests with files, then with Redis sessions: a table
+# (README: "Works with"). About 5 minutes.
+compat: venv
+	.venv/bin/python tools/compat
 
 # Two nodes behind nginx with random balancing (README: "Two nodes behind a load balancer").
 lb-demo:

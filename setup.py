@@ -30,11 +30,11 @@ setup(
     author=MANIFEST["author"],
     python_requires=">=3.5",
     install_requires=MANIFEST["external_dependencies"]["python"],
-    extras_require={"hiredis": ["hiredis"]},
+    extras_require={"hiredis": ["hiredis"], "metrics": ["prometheus_client"]},
     package_dir={"odoo.addons." + ADDON: ADDON},
     packages=["odoo.addons." + ADDON]
     + ["odoo.addons.%s.%s" % (ADDON, package) for package in find_packages(ADDON)],
-    package_data={"odoo.addons." + ADDON: ["README.rst"]},
+    package_data={"odoo.addons." + ADDON: ["README.rst", "views/*.xml"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Odoo",

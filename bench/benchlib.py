@@ -102,3 +102,17 @@ def paired_ratio(numerators, denominators):
     """Median of the ratios of batches run next to each other: the machine's
     load drifts, and two neighbouring batches see the same load."""
     return statistics.median(ratio(top, bottom) for top, bottom in zip(numerators, denominators))
+
+
+def main_of(run, report, default_sessions, doc):
+    """The command line every session-count benchmark has:
+    ``[--sessions N] [--json FILE]``, then run, print and save the figures."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=default_sessions)
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args()
+    figures = run(options.sessions)
+    report(figures)
+    write_json(options.json, figures)

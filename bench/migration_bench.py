@@ -15,7 +15,6 @@ nothing about timing.
     .venv/bin/python bench/migration_bench.py [--sessions 100000] [--json FILE]
 """
 
-import argparse
 import operator
 import os
 import shutil
@@ -23,7 +22,7 @@ import tempfile
 import time
 import tracemalloc
 
-from benchlib import private_redis, ratio, write_json
+from benchlib import main_of, private_redis, ratio
 from odoo.http import OpenERPSession
 from parsers import addon_client, measured_parsers
 from werkzeug.contrib.sessions import FilesystemSessionStore
@@ -201,15 +200,5 @@ def report(figures):
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=100000)
-    parser.add_argument("--json", help="also write the figures to this file")
-    options = parser.parse_args()
-    figures = run(options.sessions)
-    report(figures)
-    write_json(options.json, figures)
-
-
 if __name__ == "__main__":
-    main()
+    main_of(run, report, 100000, __doc__)

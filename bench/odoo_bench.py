@@ -9,6 +9,7 @@ shared machine slows both alike. Two requests: a logged-in JSON-RPC
 visitor who keeps the cookie Odoo gave. Prints ms per request, the ratio
 Redis/filesystem, and the Redis commands per request (``INFO
 commandstats`` after ``CONFIG RESETSTAT``); asserts nothing about timing.
+Then what cookie-less requests (a crawler, a probe) write to Redis.
 
     .venv/bin/python bench/odoo_bench.py [--batches 25] [--requests 20] [--json FILE]
 """
@@ -101,16 +102,18 @@ def measure(nodes, redis_client, batches, count):
 
 
 def session_sizes(nodes, redis_client):
-    """Bytes of the real sessions Odoo wrote: in Redis and in files."""
+    """Bytes of the real sessions Odoo wrote: in Redis and in files. A
+    visitor of /web/login holds nothing but Odoo's defaults: nothing in Redis."""
     sizes = {}
     logged_in = nodes["redis"].login()
     anonymous = requests.get(nodes["redis"].url + "/web/login", timeout=30).cookies["session_id"]
     for kind, sid in (("logged_in", logged_in), ("anonymous", anonymous)):
         key = session_key(sid)
+        raw = redis_client.get(key)
         sizes[kind] = {
-            "redis_memory_usage": redis_client.memory_usage(key, samples=0),
+            "redis_memory_usage": redis_client.memory_usage(key, samples=0) or 0,
             "redis_value_bytes": redis_client.strlen(key),
-            "redis_keys_in_value": sorted(json.loads(redis_client.get(key))),
+            "redis_keys_in_value": sorted(json.loads(raw)) if raw else [],
         }
     fs = nodes["filesystem"]
     for kind, sid in (
@@ -145,6 +148,7 @@ def run(batches, count):
             client = server.client()
             samples, per_request, commands = measure(nodes, client, batches, count)
             sizes = session_sizes(nodes, client)
+            cookieless = cookieless_requests(nodes["redis"], client, 10 * batches * count)
             for node in nodes.values():
                 node.stop()
     finally:
@@ -170,7 +174,20 @@ def run(batches, count):
         "redis_commands": commands,
         "older_module_commands_per_request": OLDER_MODULE_COMMANDS,
         "session_bytes": sizes,
+        "cookieless": cookieless,
     }
+
+
+def cookieless_requests(node, redis_client, count):
+    """``count`` requests without a cookie (a crawler, a load-balancer probe):
+    the Redis commands they cost, by name."""
+    redis_client.config_resetstat()
+    for number in range(count):
+        path = ("/web/login", "/web/webclient/version_info", "/web")[number % 3]
+        requests.get(node.url + path, timeout=30, allow_redirects=False)
+    calls = redis_calls(redis_client)
+    writes = sum(calls.get(name, 0) for name in ("set", "setex", "expire", "sadd", "del"))
+    return {"requests": count, "redis_writes": writes, "redis_commands": calls}
 
 
 def report(figures):
@@ -199,9 +216,15 @@ def report(figures):
         )
     print("  Redis/files: median of the paired batches' ratios; goal <= 1.02")
     print("  Redis commands by name: %s" % figures["redis_commands"])
+    cookieless = figures["cookieless"]
+    print(
+        "  %d cookie-less requests (crawler, probe): %d Redis writes, commands %s"
+        % (cookieless["requests"], cookieless["redis_writes"], cookieless["redis_commands"])
+    )
     for kind, sizes in figures["session_bytes"].items():
         print(
-            "  real %-10s session: Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes; keys %s"
+            "  real %-10s session: Redis MEMORY USAGE %d (value %d bytes; 0: not stored); "
+            "Odoo 11 file %d bytes; keys %s"
             % (
                 kind,
                 sizes["redis_memory_usage"],

@@ -14,7 +14,7 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 STORE_ROWS = [
     ("ping", "PING round trip (the limit)"),
     ("load", "load: ``get()`` of a logged-in session"),
-    ("save", "save of a real change (``SET ... EX``)"),
+    ("save", "save of a real change (``SET ... EX`` + index, one round trip)"),
     ("unchanged_save", "save with nothing changed"),
     ("sliding_refresh", "sliding refresh (touch due)"),
     ("older_set_expire", "older module: ``SET`` + ``EXPIRE``, same bytes"),
@@ -176,7 +176,7 @@ def migration_table(migration):
 
 
 def goals(results):
-    """``(figure, measured text, goal text, met)`` for each goal of issue 5."""
+    """``(figure, measured text, goal text, met)`` for each goal (issues 5 and 13)."""
     store, odoo, migration = results["store"], results["odoo"], results["migration"]
     ratios = store["ratios"]
 
@@ -218,6 +218,19 @@ def goals(results):
             growth < 1.5,
         )
     )
+    index = results["index"]
+    value = index["revoke"]["index"]["milliseconds"]
+    label = "revoke one user's %d sessions among %d" % (index["user_sessions"], index["sessions"])
+    rows.append((label, "%.1f ms" % value, "< 100 ms", value < 100))
+    writes = odoo["cookieless"]["redis_writes"]
+    rows.append(
+        (
+            "Redis writes of %d cookie-less requests" % odoo["cookieless"]["requests"],
+            str(writes),
+            "0",
+            writes == 0,
+        )
+    )
     return rows
 
 
@@ -247,6 +260,25 @@ def bytes_table(store, odoo):
     return simple_table(header, rows)
 
 
+def index_table(index, cookieless):
+    rows = [
+        [
+            "revoke %d sessions of one user among %d: per-user index"
+            % (index["user_sessions"], index["sessions"]),
+            "%.1f ms" % index["revoke"]["index"]["milliseconds"],
+        ],
+        [
+            "the same by SCAN of every session (before the index)",
+            "%.0f ms (%.0f× the index)" % (index["revoke"]["scan"]["milliseconds"], index["scan_per_index"]),
+        ],
+        [
+            "%d cookie-less requests through Odoo (crawler, probe)" % cookieless["requests"],
+            "%d Redis writes" % cookieless["redis_writes"],
+        ],
+    ]
+    return simple_table(["Figure", "Measured"], rows)
+
+
 def rst_report(results):
     store, odoo, migration = results["store"], results["odoo"], results["migration"]
     parts = [
@@ -263,6 +295,8 @@ def rst_report(results):
         "Moving filesystem sessions to Redis:",
         migration_table(migration),
         bytes_table(store, odoo),
+        "Ending one user's sessions, and what cookie-less requests write:",
+        index_table(results["index"], odoo["cookieless"]),
         "Goals:",
         goals_table(results),
     ]

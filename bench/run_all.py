@@ -1,4 +1,4 @@
-"""Run the three benchmarks and keep one record of the run.
+"""Run the benchmarks and keep one record of the run.
 
 Each benchmark runs in its own process (one at a time: the machine has
 few cores, and a benchmark must not measure another one), prints its
@@ -34,12 +34,14 @@ FULL = {
     "store_busy_core": ("store_bench.py", ["--batches", "35", "--calls", "400", "--busy-core"]),
     "odoo": ("odoo_bench.py", ["--batches", "25", "--requests", "20"]),
     "migration": ("migration_bench.py", ["--sessions", "100000"]),
+    "index": ("index_bench.py", ["--sessions", "1000000"]),
 }
 QUICK = {
     "store": ("store_bench.py", ["--batches", "3", "--calls", "300"]),
     "store_busy_core": ("store_bench.py", ["--batches", "3", "--calls", "300", "--busy-core"]),
     "odoo": ("odoo_bench.py", ["--batches", "3", "--requests", "10"]),
     "migration": ("migration_bench.py", ["--sessions", "5000"]),
+    "index": ("index_bench.py", ["--sessions", "20000"]),
 }
 
 

@@ -37,7 +37,9 @@ from session_redis.store import RedisSessionStore, encode_with_times
 WEEK = 7 * 86400
 
 # What Odoo 11 keeps for a logged-in user (OpenERPSession.authenticate and
-# get_context) and for a visitor of /web/login (setup_db, setup_lang).
+# get_context) and for an anonymous shopper (setup_db, setup_lang and the
+# cart of website_sale; a visitor with nothing but Odoo's defaults is not
+# stored at all).
 LOGGED_IN = {
     "db": "odoo_production",
     "uid": 2,
@@ -51,6 +53,8 @@ ANONYMOUS = {
     "login": None,
     "session_token": None,
     "context": {"lang": "en_US"},
+    "sale_order_id": 42,
+    "website_sale_current_pl": 1,
 }
 
 
@@ -275,7 +279,7 @@ def run(batches, calls):
 LABELS = [
     ("ping", "PING round trip (the limit)"),
     ("load", "load: get() of a logged-in session"),
-    ("save", "save of a real change (one SET ... EX)"),
+    ("save", "save of a real change (SET + index, one round trip)"),
     ("unchanged_save", "save with nothing changed"),
     ("sliding_refresh", "sliding refresh (touch due)"),
     ("older_set_expire", "older module: SET + EXPIRE of the same bytes"),

@@ -6,7 +6,7 @@ imports every addon that has a ``cli`` folder before it has read its
 configuration (``-c``, ``--data-dir``), and the settings may live there.
 """
 
-from . import activation, cli  # noqa: F401  (cli: the ``odoo session_redis`` command)
+from . import activation, cli, models  # noqa: F401  (cli: the ``odoo session_redis`` command)
 
 
 def activate():

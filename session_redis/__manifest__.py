@@ -1,13 +1,13 @@
 {
     "name": "Sessions in Redis",
     "summary": "Share Odoo web sessions across servers by keeping them in Redis",
-    "version": "11.0.1.0.0",
+    "version": "11.0.1.1.0",
     "category": "Extra Tools",
     "license": "AGPL-3",
     "author": "session_redis developers",
     "depends": ["base"],
     "external_dependencies": {"python": ["redis"]},
-    "data": [],
+    "data": ["views/res_users_views.xml"],
     "installable": True,
     "post_load": "activate",
 }

@@ -1,17 +1,21 @@
-"""Start-up: settings -> Redis client -> filesystem migration -> Odoo patch.
+"""Start-up: settings -> Redis client -> Odoo patch -> filesystem migration.
 
 Runs once, when Odoo loads the server-wide addon (its ``post_load`` hook,
-after Odoo has read its configuration). A bad setting ends the process:
-Odoo catches ordinary exceptions of server-wide modules and would run on
-with filesystem sessions, which is the silent failure this must avoid.
+after Odoo has read its configuration). Odoo catches ordinary exceptions of
+server-wide modules and runs on with filesystem sessions: the silent
+split-brain this must avoid. So a bad setting, and anything unexpected
+during activation, ends the process with one line (``SystemExit``); the
+patch goes in before the migration, and only Redis being unreachable is
+tolerated (requests answer 503 until it is back).
 """
 
 import logging
 import os
 
-from . import odoo_patch
+from . import metrics, odoo_patch
 from .client import REDIS_ERRORS, make_client
 from .migration import copy_fs_sessions, purge_fs_sessions
+from .probes import METRICS_PATH, Probes
 from .settings import SettingError, describe, load_settings
 
 _logger = logging.getLogger(__name__)
@@ -21,14 +25,24 @@ def activate(environ=None):
     """Switch Odoo to Redis sessions if ``ODOO_SESSION_REDIS`` (or
     ``session_redis`` in odoo.conf) says so."""
     try:
-        settings = load_settings(environ, *odoo_patch.odoo_options())
+        return _activate(environ)
     except SettingError as error:
         _logger.critical("%s", error)
         raise SystemExit("session_redis: %s" % error)
+    except Exception as error:
+        _logger.critical("could not start, stopping the server: %s", error, exc_info=True)
+        raise SystemExit("session_redis: could not start: %s: %s" % (type(error).__name__, error))
+
+
+def _activate(environ):
+    settings = load_settings(environ, *odoo_patch.odoo_options())
     if not settings.enabled:
         _logger.info("off: web sessions stay in files (set ODOO_SESSION_REDIS=1 to use Redis)")
         if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
             _logger.warning("filesystem sessions neither copied nor purged: ODOO_SESSION_REDIS is off")
+        if settings.metrics:
+            _logger.warning("no metrics: ODOO_SESSION_REDIS is off")
+        odoo_patch.answer_probes(Probes())
         return None
 
     client = make_client(settings)
@@ -37,10 +51,21 @@ def activate(environ=None):
         client.ping()
     except REDIS_ERRORS as error:
         _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
+    odoo_patch.use_redis_sessions(client, settings, start_metrics(settings))
+    odoo_patch.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
     if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
         migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
-    odoo_patch.use_redis_sessions(client, settings)
     return settings
+
+
+def start_metrics(settings):
+    """The store's metrics observer, None (not counted) unless switched on."""
+    if not settings.metrics:
+        return None
+    observer = metrics.start(odoo_patch.metrics_folder(), odoo_patch.is_longpolling_process())
+    access = "bearer token required" if settings.metrics_token else "loopback requests only"
+    _logger.info("metrics on %s (%s)", METRICS_PATH, access)
+    return observer
 
 
 def migrate(settings, folder, store):
@@ -58,12 +83,13 @@ def migrate(settings, folder, store):
             _logger.error("copying filesystem sessions failed, nothing purged: %s", error)
             return
         _logger.info(
-            "copied %d filesystem sessions from %s to Redis; skipped %d already in Redis "
-            "and %d unreadable",
+            "copied %d filesystem sessions from %s to Redis; skipped %d already in Redis, "
+            "%d unreadable and %d too large",
             result.copied,
             folder,
             result.already_in_redis,
             result.unreadable,
+            result.too_large,
         )
     if settings.purge_existing_fs_sessions:
         deleted = purge_fs_sessions(folder)

@@ -80,7 +80,14 @@ def _connection_options(settings, from_url=False):
     options = {
         "socket_timeout": settings.socket_timeout,
         "socket_connect_timeout": settings.connect_timeout,
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=1, supported_errors=(ConnectionError,)),
+        # redis-py raises the OS's ConnectionRefusedError while it connects
+        # and its own ConnectionError for a broken pooled connection: both
+        # are retried (a restarting Redis), never a time-out
+        "retry": Retry(
+            ExponentialBackoff(cap=0.5, base=0.1),
+            retries=1,
+            supported_errors=(ConnectionError, ConnectionRefusedError),
+        ),
         "retry_on_error": [ConnectionError],
     }
     if not (from_url and settings.url.startswith("unix://")):

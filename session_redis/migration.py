@@ -1,10 +1,11 @@
 """Move a site's existing filesystem sessions when it switches to Redis.
 
-``copy_fs_sessions`` streams Odoo's session folder into Redis, a pipeline
-of ``SET ... EX ... NX`` per batch: memory stays flat however many files
-there are, and a session that already exists in Redis (newer, because users
-kept working) is never overwritten by its old file. ``purge_fs_sessions``
-deletes the session files.
+``copy_fs_sessions`` streams Odoo's session folder into Redis in batches,
+through the store's :meth:`~session_redis.store.RedisSessionStore.add_many`
+(a pipeline of ``SET ... EX ... NX`` per batch): memory stays flat however
+many files there are, and a session that already exists in Redis (newer,
+because users kept working) is never overwritten by its old file.
+``purge_fs_sessions`` deletes the session files.
 
 Reading those files means unpickling them: they are Odoo's own files on
 the local disk, never data that came from Redis.
@@ -16,14 +17,12 @@ import os
 import pickle
 import re
 
-from .store import encode_with_times, ttl_for
-
 _logger = logging.getLogger(__name__)
 
 SESSION_FILE = re.compile(r"werkzeug_([a-f0-9]{40})\.sess")
 BATCH = 500
 
-CopyResult = collections.namedtuple("CopyResult", "copied already_in_redis unreadable")
+CopyResult = collections.namedtuple("CopyResult", "copied already_in_redis unreadable too_large")
 
 
 def session_files(folder):
@@ -50,33 +49,28 @@ def read_session_file(path):
 def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
     """Copy every readable session file of ``folder`` into ``store``;
     ``progress(sessions sent so far)`` is called after each batch."""
-    copied = already = unreadable = 0
-    pipe = store.redis.pipeline(transaction=False)
-    now = store.clock()
+    counts = collections.Counter()
+    pending = []
     for sid, path in session_files(folder):
         try:
-            data = read_session_file(path)
+            pending.append((sid, read_session_file(path)))
         except (OSError, ValueError) as error:
-            unreadable += 1
+            counts["unreadable"] += 1
             _logger.warning("skipped unreadable session file %s: %s", os.path.basename(path), error)
             continue
-        ttl = ttl_for(data, store.expiration, store.expiration_anonymous)
-        pipe.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True)
-        if len(pipe) >= batch:
-            copied, already = _flush(pipe, copied, already, progress)
-    if len(pipe):
-        copied, already = _flush(pipe, copied, already, progress)
-    return CopyResult(copied, already, unreadable)
+        if len(pending) >= batch:
+            _add(store, pending, counts, progress)
+    if pending:
+        _add(store, pending, counts, progress)
+    return CopyResult(counts[True], counts[False], counts["unreadable"], counts[None])
 
 
-def _flush(pipe, copied, already, progress):
-    """Send the queued SET NX commands; count what was written or kept."""
-    results = pipe.execute()
-    written = sum(1 for done in results if done)
-    copied, already = copied + written, already + len(results) - written
+def _add(store, pending, counts, progress):
+    """Send a batch; count it by outcome (True copied, False kept, None too large)."""
+    counts.update(store.add_many(pending))
+    del pending[:]
     if progress:
-        progress(copied + already)
-    return copied, already
+        progress(counts[True] + counts[False] + counts[None])
 
 
 def purge_fs_sessions(folder):

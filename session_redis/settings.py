@@ -29,25 +29,28 @@ DAY = 24 * HOUR
 
 
 class SettingError(ValueError):
-    """A setting has a value the addon refuses; the message names both."""
+    """A setting has a value the addon refuses; the message names both.
 
-    def __init__(self, source, value, expected):
+    :param shown: the value as it may be shown, see :func:`masked`.
+    """
+
+    def __init__(self, source, shown, expected):
         self.source = source
-        self.value = value
-        super(SettingError, self).__init__(
-            "%s=%r is not valid: %s" % (source, mask_secret(source, value), expected)
-        )
+        self.value = shown
+        super(SettingError, self).__init__("%s=%r is not valid: %s" % (source, shown, expected))
 
 
-def mask_secret(name, value):
-    """Hide passwords, including the one inside a URL, from messages."""
-    if value is None or isinstance(value, bool):
+# Settings whose values are never shown, and those shown with their password masked.
+SECRET_FIELDS = frozenset(["password", "sentinel_password", "metrics_token"])
+URL_FIELDS = frozenset(["url"])
+
+
+def masked(field, value):
+    """``value`` of setting ``field`` as messages may show it: decided by
+    what the setting is, never by what its name or source happens to say."""
+    if value is None or field not in SECRET_FIELDS | URL_FIELDS:
         return value
-    if "PASSWORD" in name.upper():
-        return "***"
-    if "URL" in name.upper():
-        return mask_url(value)
-    return value
+    return "***" if field in SECRET_FIELDS else mask_url(value)
 
 
 def mask_url(url):
@@ -179,12 +182,26 @@ SPECS = [
     ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
     ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
     ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 1024 * 1024),
-    ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, False),
+    ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
+    ("metrics", "METRICS", parse_flag, False),
+    ("metrics_token", "METRICS_TOKEN", parse_text, None),
 ]
 
 Settings = collections.namedtuple("Settings", [spec[0] for spec in SPECS])
+DEFAULTS = {field: default for field, _suffix, _parse, default in SPECS}
+
+# The settings that RedisSessionStore takes as its own parameters.
+STORE_FIELDS = (
+    "prefix",
+    "expiration",
+    "expiration_anonymous",
+    "sliding",
+    "touch_interval",
+    "max_lifetime",
+    "max_size",
+)
 
 
 def env_name(suffix):
@@ -220,14 +237,14 @@ def load_settings(environ=None, conf=None, conf_file=None):
     values, sources = {}, {}
     for field, suffix, parse, default in SPECS:
         source, text = _raw_value(suffix, environ, conf, conf_file)
-        sources[field] = (source or env_name(suffix), text)
+        sources[field] = (source or env_name(suffix), masked(field, text))
         if text is None or not text.strip():
             values[field] = default
             continue
         try:
             values[field] = parse(text)
         except ValueError as error:
-            raise SettingError(source, text, str(error))
+            raise SettingError(*sources[field], expected=str(error))
     settings = Settings(**values)
     if settings.sentinel_host and not settings.sentinel_master_name:
         raise SettingError(
@@ -239,7 +256,7 @@ def load_settings(environ=None, conf=None, conf_file=None):
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         field = "ssl_keyfile" if settings.ssl_certfile else "ssl_certfile"
         raise SettingError(
-            *sources[field], expected="a client certificate needs both " "SSL_CERTFILE and SSL_KEYFILE"
+            *sources[field], expected="a client certificate needs both SSL_CERTFILE and SSL_KEYFILE"
         )
     return settings
 

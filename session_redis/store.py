@@ -5,6 +5,14 @@ with a prefix) holding JSON (see :mod:`codec`), written together with its
 time-to-live in a single ``SET ... EX`` so that no key ever lives without
 one. Redis expires the keys: there is nothing to garbage-collect.
 
+This class is the one place that knows those key names and writes them: the
+start-up migration and the operator command go through its bulk methods
+(:meth:`~RedisSessionStore.scan`, :meth:`~RedisSessionStore.add_many`,
+:meth:`~RedisSessionStore.delete_many`, ...). A prefixed session may still
+live under the key of the older camptocamp module (``session::<prefix>:<sid>``):
+it is read from there, moved on its next save, and every way a session ends
+deletes both keys.
+
 One Redis command per request: Odoo 11 marks the session modified on almost
 every request, so the store remembers what it read and skips a save that
 would write the same bytes. With sliding expiry the idle timeout is pushed
@@ -31,6 +39,8 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
+from .settings import DEFAULTS, STORE_FIELDS
+from .store_api import NotOfferedByRedisStore
 
 _logger = logging.getLogger(__name__)
 
@@ -41,8 +51,49 @@ META = "_session_redis"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
-# seconds), and whether it came from the older module's key.
-Loaded = collections.namedtuple("Loaded", "sid body created touched legacy")
+# seconds), whether it came from the older module's key, and its owner:
+# ``(db, uid)`` of a logged-in session, else None.
+Loaded = collections.namedtuple("Loaded", "sid body created touched legacy owner")
+
+# A user's session as the per-user index lists it: Unix times, seconds left.
+UserSession = collections.namedtuple("UserSession", "sid created touched expires_in login_info")
+
+# Where the Odoo glue records, at login, the client's IP address and browser.
+LOGIN_INFO = "session_redis_login"
+
+# What Odoo puts in every session by itself: a session with nothing else is
+# not worth a write (see RedisSessionStore.save). ``db`` and the context's
+# ``lang`` are derived from the request again whenever they are missing.
+ODOO_DEFAULT_KEYS = frozenset(["db", "uid", "login", "session_token", "context"])
+ODOO_DEFAULT_CONTEXT_KEYS = frozenset(["lang"])
+
+
+class Unmetered(object):
+    """What the store reports as it works, for metrics; this one ignores it.
+
+    :mod:`session_redis.metrics` counts the same calls. Reporting never
+    sends anything to Redis.
+    """
+
+    def load(self, outcome):
+        """A session was asked for: ``hit``, ``miss`` or ``refused`` (a
+        malformed id, an unreadable or oversized value, a lifetime over)."""
+
+    def save(self, outcome):
+        """Odoo saved a session: ``written``, ``touched`` (only the expiry
+        pushed back) or ``unchanged`` (nothing sent)."""
+
+    def delete(self):
+        """A session ended."""
+
+    def oversize(self):
+        """A session over ``max_size`` was refused (saved or read)."""
+
+    def unavailable(self):
+        """Redis failed: the request answers 503."""
+
+    def redis_call(self, action, seconds):
+        """One round trip of ``action`` (load, save, delete) took ``seconds``."""
 
 
 class RedisUnavailable(ServiceUnavailable):
@@ -64,6 +115,32 @@ def session_key(sid, prefix=""):
 def legacy_session_key(sid, prefix):
     """Where camptocamp's session_redis kept a prefixed session."""
     return "session::%s:%s" % (prefix, sid)
+
+
+def user_index_key(db, uid, prefix=""):
+    """The Redis set of the ids of user ``uid``'s sessions in database ``db``.
+
+    ``session:`` like the sessions (an ACL user for ``session:*`` reaches
+    it), and never ending in a session id, so no scan takes it for one.
+    """
+    return "session:%suser:%d:%s" % (prefix + ":" if prefix else "", uid, db)
+
+
+def owner_of(data):
+    """``(db, uid)`` of a logged-in session, None for an anonymous one."""
+    uid, db = data.get("uid"), data.get("db")
+    if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0 and isinstance(db, str) and db:
+        return db, uid
+    return None
+
+
+def keys_of(sid, prefix=""):
+    """Every key session ``sid`` may live under: the documented one and,
+    with a prefix, the older module's (without one both were the same)."""
+    keys = [session_key(sid, prefix)]
+    if prefix:
+        keys.append(legacy_session_key(sid, prefix))
+    return keys
 
 
 def ttl_for(session, expiration, expiration_anonymous):
@@ -115,21 +192,23 @@ class RedisSessionStore(SessionStore):
     :param max_size: bytes; a larger session is neither saved nor loaded.
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
+    :param metrics: told what happens, see :class:`Unmetered` (the default).
     """
 
     def __init__(
         self,
         redis,
         session_class=None,
-        prefix="",
-        expiration=7 * 86400,
-        expiration_anonymous=3 * 3600,
-        sliding=True,
-        touch_interval=60,
-        max_lifetime=None,
-        max_size=1024 * 1024,
+        prefix=DEFAULTS["prefix"],
+        expiration=DEFAULTS["expiration"],
+        expiration_anonymous=DEFAULTS["expiration_anonymous"],
+        sliding=DEFAULTS["sliding"],
+        touch_interval=DEFAULTS["touch_interval"],
+        max_lifetime=DEFAULTS["max_lifetime"],
+        max_size=DEFAULTS["max_size"],
         path=None,
         clock=time.time,
+        metrics=None,
     ):
         super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
@@ -142,6 +221,13 @@ class RedisSessionStore(SessionStore):
         self.max_size = max_size
         self.path = path
         self.clock = clock
+        self.metrics = metrics or Unmetered()
+
+    @classmethod
+    def from_settings(cls, redis, settings, session_class=None, path=None, metrics=None):
+        """The store that :class:`~session_redis.settings.Settings` describe."""
+        options = {field: getattr(settings, field) for field in STORE_FIELDS}
+        return cls(redis, session_class=session_class, path=path, metrics=metrics, **options)
 
     def key(self, sid):
         return session_key(sid, self.prefix)
@@ -150,34 +236,48 @@ class RedisSessionStore(SessionStore):
         return isinstance(key, str) and SESSION_ID.fullmatch(key) is not None
 
     def get(self, sid):
+        """The stored session ``sid``; for an id that is well formed but not
+        stored (expired, or never saved because it held nothing but Odoo's
+        defaults), an empty session that keeps the id, as Odoo's own store
+        does: the CSRF token of a form is derived from it. Such a session is
+        ``new``, and a login on it always gets a new id (see odoo_patch)."""
         if not self.is_valid_key(sid):
+            self.metrics.load("refused")
             return self.new()
         raw, legacy = self._read(sid)
         if raw is None:
-            return self.new()
+            self.metrics.load("miss")
+            return self.session_class({}, sid, True)
         if len(raw) > self.max_size:
             _logger.warning(
-                "session %s... is %d bytes, over the %d bytes limit: starting a new " "session",
+                "session %s... is %d bytes, over the %d bytes limit: starting a new session",
                 sid[:8],
                 len(raw),
                 self.max_size,
             )
+            self.metrics.oversize()
+            self.metrics.load("refused")
             return self.new()
         try:
             data = decode_session(raw)
             created, touched = _times(data.pop(META, None))
         except CorruptData as error:
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
+            self.metrics.load("refused")
             return self.new()
         now = self.clock()
-        created = created or now
-        if self.max_lifetime and now - created >= self.max_lifetime:
-            self._call("delete", lambda: self.redis.delete(self.key(sid)))
+        if self.max_lifetime and created and now - created >= self.max_lifetime:
+            self._end([(sid, owner_of(data))])
+            self.metrics.load("refused")
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, body_of(raw), created, touched, legacy))
-        if self._touch_due(touched, now, self._expiration(session)):
-            session.modified = True  # makes Odoo call save(), which rewrites it
+        _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data)))
+        # Modified makes Odoo call save(), which rewrites the session. A value
+        # without times (the older module's) is rewritten at once, so that its
+        # lifetime is counted from now on rather than from every read.
+        if not created or self._touch_due(touched, now, self._expiration(session)):
+            session.modified = True
+        self.metrics.load("hit")
         return session
 
     def save(self, session):
@@ -191,38 +291,272 @@ class RedisSessionStore(SessionStore):
             if ttl <= 0:
                 self.delete(session)
                 return
+        if not loaded and holds_only_odoo_defaults(session):
+            self.metrics.save("unchanged")
+            return  # never stored, nothing to keep: a bot or a probe costs no write
         body = encode_session(session)
         if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
+            self.metrics.save("unchanged")
             return  # the same session as in Redis, and no touch due
         raw = with_times(body, created, now)
         if len(raw) > self.max_size:
             _logger.error(
-                "session %s... not saved: %d bytes, over the %d bytes limit " "(ODOO_SESSION_REDIS_MAX_SIZE)",
+                "session %s... not saved: %d bytes, over the %d bytes limit (ODOO_SESSION_REDIS_MAX_SIZE)",
                 session.sid[:8],
                 len(raw),
                 self.max_size,
             )
+            self.metrics.oversize()
             return
-        if loaded and loaded.legacy:  # move it from the older module's key
-            self._call("save", lambda: self._move(session.sid, raw, ttl))
-        else:
-            key = self.key(session.sid)  # SET ... EX as it is: redis-py's set() parses options first
-            self._call("save", lambda: self.redis.execute_command("SET", key, raw, "EX", ttl))
-        _remember(session, Loaded(session.sid, body, created, now, False))
+        owner = owner_of(session)
+        self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded))
+        self.metrics.save("touched" if loaded and body == loaded.body else "written")
+        _remember(session, Loaded(session.sid, body, created, now, False, owner))
 
     def delete(self, session):
-        self._call("delete", lambda: self.redis.delete(self.key(session.sid)))
+        """End the session: delete every key it may live under, and its entry
+        in its user's index (the owner it was loaded with: a logout empties
+        the session before Odoo deletes it)."""
+        loaded = _loaded(session)
+        self._end([(session.sid, loaded.owner if loaded else owner_of(session))])
 
     def list(self):
-        """Ids of the stored sessions of this prefix (SCAN, never KEYS)."""
-        start = self.key("")
-        pattern = glob_escape(start) + "*"
-        sids = []
-        for key in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
-            sid = key.decode("utf-8", "replace")[len(start) :]
-            if self.is_valid_key(sid):
-                sids.append(sid)
-        return sids
+        """Ids of the stored sessions of this prefix, the older module's keys
+        included (SCAN, never KEYS)."""
+        return sorted({sid for sid, _key in self.scan()})
+
+    # --- bulk operations: the migration and the operator command ---
+
+    def scan(self):
+        """Yield ``(sid, key)`` once for every key holding a session of this
+        prefix: documented keys first, then the older module's.
+
+        Without a prefix, ``session:*`` also matches other prefixes' keys:
+        only keys ending in a well-formed session id right after the start
+        are kept. SCAN may return a key twice while Redis resizes its tables:
+        the keys seen are remembered (as 20 bytes of binary id) so that every
+        count is exact. A Cluster client scans every master.
+        """
+        starts = [self.key("")]
+        if self.prefix:
+            starts.append(legacy_session_key("", self.prefix))
+        for start in starts:
+            seen = set()
+            for key in self.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
+                sid = key.decode("utf-8", "replace")[len(start) :]
+                if self.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
+                    seen.add(bytes.fromhex(sid))
+                    yield sid, key
+
+    def values(self, keys, ttl=False, memory=False):
+        """The stored bytes of ``keys`` (None for a key gone meanwhile), in one
+        round trip; with ``ttl`` and/or ``memory``, tuples that add the key's
+        TTL and its MEMORY USAGE (None where Redis refuses that command)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            if ttl:
+                pipe.ttl(key)
+            if memory:
+                pipe.memory_usage(key)
+        results = pipe.execute(raise_on_error=False)
+        width = 1 + ttl + memory
+        rows = []
+        for start in range(0, len(results), width):
+            row = results[start : start + width]
+            for result in row[: 1 + ttl]:
+                if isinstance(result, Exception):
+                    raise result
+            if memory and isinstance(row[-1], Exception):
+                row[-1] = None
+            rows.append(tuple(row) if width > 1 else row[0])
+        return rows
+
+    def stored(self, sids):
+        """For each id, is the session stored (under any of its keys)? One round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            for key in keys_of(sid, self.prefix):  # one EXISTS each: a Cluster spreads them
+                pipe.exists(key)
+        found = pipe.execute()
+        step = len(keys_of("", self.prefix))
+        return [any(found[start : start + step]) for start in range(0, len(found), step)]
+
+    def add_many(self, sessions):
+        """Store sessions given as ``(sid, data)`` that are not stored yet
+        (under any of their keys), each with its time-to-live; a session
+        already in Redis is newer and kept. Return, for each session, True
+        if written, False if already stored, None if over ``max_size``.
+        One round trip, two with a prefix (the older keys are checked first).
+        """
+        now = self.clock()
+        results, pending = [], []  # pending: (index in results, sid, raw, ttl)
+        for sid, data in sessions:
+            raw = encode_with_times(data, now, now)
+            if len(raw) > self.max_size:
+                _logger.warning(
+                    "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
+                    sid[:8],
+                    len(raw),
+                    self.max_size,
+                )
+                results.append(None)
+                continue
+            pending.append(
+                (len(results), sid, raw, ttl_for(data, self.expiration, self.expiration_anonymous))
+            )
+            results.append(False)
+        if self.prefix and pending:
+            pipe = self.redis.pipeline(transaction=False)
+            for _index, sid, _raw, _ttl in pending:
+                pipe.exists(legacy_session_key(sid, self.prefix))
+            pending = [write for write, present in zip(pending, pipe.execute()) if not present]
+        if pending:
+            pipe = self.redis.pipeline(transaction=False)
+            for _index, sid, raw, ttl in pending:
+                pipe.set(self.key(sid), raw, ex=ttl, nx=True)
+            for (index, _sid, _raw, _ttl), written in zip(pending, pipe.execute()):
+                results[index] = bool(written)
+        return results
+
+    def too_large(self, data):
+        """Would session ``data`` be refused for being over ``max_size``?"""
+        now = self.clock()
+        return len(encode_with_times(data, now, now)) > self.max_size
+
+    def delete_many(self, sids, owners=None):
+        """End the sessions ``sids`` (every key of each, and their index
+        entries where ``owners``, aligned with ``sids``, names them), in one
+        round trip; return how many of them were stored."""
+        return self._end(list(zip(sids, owners or [None] * len(sids))), action=None)
+
+    # --- the per-user index ---
+
+    def index_key(self, db, uid):
+        return user_index_key(db, uid, self.prefix)
+
+    def user_sessions(self, db, uid):
+        """The live sessions of user ``uid`` in ``db``, oldest first, as
+        :class:`UserSession`; index entries whose session ended are dropped."""
+        index = self.index_key(db, uid)
+        sids = sorted(sid.decode() for sid in self.redis.smembers(index))
+        step = len(keys_of("", self.prefix))
+        rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)], ttl=True)
+        found, ended = [], []
+        for sid, start in zip(sids, range(0, len(rows), step)):
+            # the documented key, else the older module's (until its next save moves it)
+            raw, ttl = next((row for row in rows[start : start + step] if row[0] is not None), (None, -2))
+            data = _readable(raw)
+            if data is None or owner_of(data) != (db, uid):
+                ended.append(sid)
+                continue
+            created, touched = _times(data.pop(META, None))
+            found.append(UserSession(sid, created, touched, ttl, data.get(LOGIN_INFO) or {}))
+        if ended:
+            self.redis.srem(index, *ended)
+        return sorted(found, key=lambda session: (session.created, session.sid))
+
+    def end_user_sessions(self, db, uid, keep=None):
+        """End every session of user ``uid`` in ``db`` but ``keep`` (a
+        session id); return how many were stored. Two round trips."""
+        index = self.index_key(db, uid)
+        sids = [sid.decode() for sid in self.redis.smembers(index)]
+        doomed = [sid for sid in sids if sid != keep]
+        return self._end([(sid, (db, uid)) for sid in doomed], action=None)
+
+    def rebuild_index(self, batch=1000, progress=None):
+        """Register every logged-in session of this prefix in its user's
+        index (sessions written before the index existed, or by the older
+        module); return ``(sessions indexed, users)``."""
+        indexed, users = 0, set()
+        pending = []
+        for item in self.scan():
+            pending.append(item)
+            if len(pending) >= batch:
+                indexed += self._index_batch(pending, users)
+                pending = []
+                if progress:
+                    progress(indexed)
+        if pending:
+            indexed += self._index_batch(pending, users)
+        return indexed, len(users)
+
+    def _index_batch(self, pairs, users):
+        pipe = self.redis.pipeline(transaction=False)
+        indexed = 0
+        for (sid, _key), (raw, ttl) in zip(pairs, self.values([key for _sid, key in pairs], ttl=True)):
+            data = _readable(raw)
+            owner = data and owner_of(data)
+            if owner:
+                index = self.index_key(*owner)
+                pipe.sadd(index, sid)
+                pipe.expire(index, self._index_ttl(ttl))
+                users.add(owner)
+                indexed += 1
+        pipe.execute()
+        return indexed
+
+    # --- internals ---
+
+    def _write(self, sid, raw, ttl, owner, loaded):
+        """Store a session, and keep its user's index up to date, in one
+        round trip: a plain ``SET ... EX`` for an anonymous session (redis-py's
+        set() would parse options first); with an owner, a pipeline that also
+        adds it to the index and keeps the index at least as long as any of
+        the user's sessions can live (see :meth:`_index_ttl`)."""
+        key = self.key(sid)
+        previous = loaded.owner if loaded else None
+        legacy = loaded is not None and loaded.legacy
+        if not (owner or previous or legacy):
+            return self.redis.execute_command("SET", key, raw, "EX", ttl)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.execute_command("SET", key, raw, "EX", ttl)
+        if legacy:  # moved from the older module's key
+            pipe.delete(legacy_session_key(sid, self.prefix))
+        if previous and previous != owner:
+            pipe.srem(self.index_key(*previous), sid)
+        if owner:
+            index = self.index_key(*owner)
+            pipe.sadd(index, sid)
+            pipe.expire(index, self._index_ttl(ttl))
+        return pipe.execute()
+
+    def _index_ttl(self, ttl):
+        """An index lives the logged-in expiration after its last write (or
+        longer, for a session with a longer expiration of its own): it never
+        ends before one of its sessions, and is gone one expiration period
+        after the last of them was written."""
+        return max(ttl, self.expiration)
+
+    def _end(self, sessions, action="delete"):
+        """Delete every key of each ``(sid, owner)`` (its activity record
+        too) and its index entry; the number of sessions that had a key. ``action`` names the request step
+        for the 503 guard (None: an operator job, whose caller reports Redis
+        errors itself)."""
+        if not sessions:
+            return 0
+        step = len(keys_of("", self.prefix))
+
+        def delete():
+            if len(sessions) == 1 and not sessions[0][1]:  # one DEL (split by slot on a Cluster)
+                sid = sessions[0][0]
+                return [self.redis.delete(*keys_of(sid, self.prefix) + [self.activity_key(sid)])]
+            pipe = self.redis.pipeline(transaction=False)
+            for sid, _owner in sessions:
+                for key in keys_of(sid, self.prefix):  # a DEL each: a Cluster spreads them over slots
+                    pipe.delete(key)
+            for sid, owner in sessions:
+                pipe.delete(self.activity_key(sid))  # see the block for other addons below
+                if owner:
+                    pipe.srem(self.index_key(*owner), sid)
+            deleted = pipe.execute()
+            return [sum(deleted[start : start + step]) for start in range(0, step * len(sessions), step)]
+
+        if not action:
+            return sum(1 for count in delete() if count)
+        counts = self._call(action, delete)
+        self.metrics.delete()
+        return sum(1 for count in counts if count)
 
     def _expiration(self, session):
         return ttl_for(session, self.expiration, self.expiration_anonymous)
@@ -239,24 +573,80 @@ class RedisSessionStore(SessionStore):
         """Is it time to push the expiry back (sliding expiry only)?"""
         return self.sliding and now - touched >= min(self.touch_interval, expiration / 10.0)
 
-    def _move(self, sid, raw, ttl):
-        """Write under the documented key and drop the older module's, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.key(sid), raw, ex=ttl)
-        pipe.delete(legacy_session_key(sid, self.prefix))
-        pipe.execute()
-
     def _call(self, action, command):
         """Run ``command()``; a Redis failure becomes HTTP 503 and one log line.
 
         ``command`` must reach ``self.redis`` itself: a Cluster client is built
         on first use, so even looking up one of its methods can fail.
         """
+        started = time.monotonic()
         try:
-            return command()
+            result = command()
         except REDIS_ERRORS as error:
             _logger.error("session %s failed, Redis unavailable: %s", action, error)
+            self.metrics.unavailable()
             raise RedisUnavailable()
+        self.metrics.redis_call(action, time.monotonic() - started)
+        return result
+
+    # --- for other addons: Odoo's filesystem-store API and a last-activity record ---
+
+    def get_session_filename(self, sid):
+        """Odoo's filesystem store names each session's file; there is none here."""
+        raise NotOfferedByRedisStore("get_session_filename()", "sessions are Redis keys, not files")
+
+    def activity_key(self, sid):
+        """Key of the session's last-activity record (``<session key>:activity``).
+
+        Not a session key: the suffix keeps it out of :meth:`list` and of
+        every ``session:[<prefix>:]<sid>`` match, and inside ``~session:*`` ACLs."""
+        return self.key(sid) + ":activity"
+
+    def last_activity(self, session):
+        """Unix time of the user's last recorded activity in ``session``, or
+        None if none is recorded for the session's current user (a record of
+        the anonymous visitor before a login does not count)."""
+        raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
+        if raw is None:
+            return None
+        try:
+            uid, at = raw.decode("ascii").split(" ")
+            at = float(at)
+        except (UnicodeDecodeError, ValueError):
+            _logger.warning("session %s... activity record unreadable: ignored", session.sid[:8])
+            return None
+        return at if uid == str(session.get("uid") or 0) else None
+
+    def record_activity(self, session, keep=0):
+        """Record now as the user's last activity: one ``SET ... EX``, kept
+        as long as the session lives (at least ``keep`` seconds)."""
+        if not self.is_valid_key(session.sid):
+            return
+        ttl = max(self._expiration(session), int(keep) + 1)
+        value = "%s %.3f" % (session.get("uid") or 0, self.clock())
+        key = self.activity_key(session.sid)
+        self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
+
+
+def holds_only_odoo_defaults(session):
+    """Does ``session`` hold nothing but what Odoo puts in every session
+    (no user, a database and language Odoo derives from the request again)?"""
+    if not ODOO_DEFAULT_KEYS.issuperset(session):
+        return False
+    if session.get("uid") or session.get("login") or session.get("session_token"):
+        return False
+    context = session.get("context") or {}
+    return isinstance(context, dict) and ODOO_DEFAULT_CONTEXT_KEYS.issuperset(context)
+
+
+def _readable(raw):
+    """The stored session dict (times included), or None if gone or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return decode_session(raw)
+    except CorruptData:
+        return None
 
 
 def _times(meta):

@@ -42,14 +42,17 @@ class RedisServer(object):
 
     :param config_file: a config file to start from (a sentinel's, say).
     :param password: the ``requirepass`` it is started with, if any.
+    :param username: an ACL user the config file defines; ``password`` is
+        then that user's, for :meth:`client`, and no ``requirepass`` is set.
     """
 
-    def __init__(self, folder, port=None, extra_args=(), config_file=None, password=None):
+    def __init__(self, folder, port=None, extra_args=(), config_file=None, password=None, username=None):
         self.folder = folder
         self.port = port or free_port()
         self.extra_args = list(extra_args)
         self.config_file = config_file
         self.password = password
+        self.username = username
         self.process = None
 
     def start(self):
@@ -67,7 +70,7 @@ class RedisServer(object):
             "--dir",
             self.folder,
         ] + self.extra_args
-        if self.password:
+        if self.password and not self.username:
             command += ["--requirepass", self.password]
         self.process = subprocess.Popen(
             command, stdout=open(os.path.join(self.folder, "redis.log"), "ab"), stderr=subprocess.STDOUT
@@ -85,7 +88,14 @@ class RedisServer(object):
         return "redis://127.0.0.1:%d/0" % self.port
 
     def client(self, db=0):
-        return redis.Redis(host="127.0.0.1", port=self.port, db=db, password=self.password, socket_timeout=5)
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            db=db,
+            username=self.username,
+            password=self.password,
+            socket_timeout=5,
+        )
 
 
 class OdooNode(object):

@@ -19,7 +19,7 @@ from session_redis.store import META, RedisSessionStore, legacy_session_key, ses
 from tests.servers import LAUNCHER, REPO, free_port
 from tests.topologies import Cluster, running
 
-SUBCOMMANDS = ["stats", "copy-fs", "purge-fs", "export-fs", "revoke"]
+SUBCOMMANDS = ["stats", "sessions", "copy-fs", "purge-fs", "export-fs", "revoke"]
 
 
 def odoo(*args, env, timeout=120):
@@ -103,7 +103,7 @@ def test_stats_counts_sessions_memory_and_expiry_of_the_prefix_only(cli, redis_c
         new_session(store, uid=2, login="admin", db="prod")
     new_session(store, uid=2, login="admin", expiration=30 * 86400)
     for _ in range(3):
-        new_session(store, db="prod")
+        new_session(store, db="prod", sale_order_id=1)  # anonymous, holding more than Odoo's defaults
     redis_client.set(session_key("a" * 40), b"not json", ex=100)
     redis_client.set(session_key("b" * 40), b'{"uid": null}')  # no TTL: written by hand
     new_session(make_store(redis_client, prefix="other"), uid=2, login="admin")
@@ -149,11 +149,17 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(c
     on_disk = sorted(os.listdir(str(folder)))
 
     dry = ok(cli("copy-fs", "--dry-run", "--sessions-dir", str(folder)))
-    assert "would copy 2 sessions from %s; would skip 1 already in Redis and 1 unreadable" % folder in dry
+    assert (
+        "would copy 2 sessions from %s; would skip 1 already in Redis, 1 unreadable and 0 too large" % folder
+        in dry
+    )
     assert redis_client.dbsize() == 1
 
     copied = cli("copy-fs", "--sessions-dir", str(folder))
-    assert "copied 2 sessions from %s; skipped 1 already in Redis and 1 unreadable" % folder in ok(copied)
+    assert (
+        "copied 2 sessions from %s; skipped 1 already in Redis, 1 unreadable and 0 too large" % folder
+        in ok(copied)
+    )
     assert "skipped unreadable session file" in copied.stderr
     assert store.get(user).login == "admin" and not store.get(anonymous).new
     assert store.get(newer).login == "newer"
@@ -169,7 +175,7 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(c
 def test_the_default_session_folder_is_the_one_of_the_data_dir(cli, data_dir, tmp_path):
     message = failed(cli("purge-fs"))
     assert message == (
-        "session_redis: no session folder %s/sessions " "(see --sessions-dir and --data-dir)" % data_dir
+        "session_redis: no session folder %s/sessions (see --sessions-dir and --data-dir)" % data_dir
     )
     other = tmp_path / "other-data"
     (other / "sessions").mkdir(parents=True)
@@ -185,7 +191,8 @@ def test_the_default_session_folder_is_the_one_of_the_data_dir(cli, data_dir, tm
 def test_export_fs_hands_a_redis_login_over_to_an_odoo_with_filesystem_sessions(
     cli, odoo_nodes, redis_client
 ):
-    sid = odoo_nodes("redis").login()
+    on_redis = odoo_nodes("redis")
+    sid, _other = on_redis.login(), on_redis.login()
     in_redis = len(make_store(redis_client).list())
     files_node = odoo_nodes("files", redis=False, start=False)
     os.makedirs(files_node.session_folder)
@@ -205,7 +212,7 @@ def test_export_fs_hands_a_redis_login_over_to_an_odoo_with_filesystem_sessions(
 
     files_node.start()
     assert files_node.session_info(sid)["username"] == "admin"
-    assert redis_client.dbsize() == in_redis  # the filesystem node never wrote to Redis
+    assert len(make_store(redis_client).list()) == in_redis  # the filesystem node never wrote to Redis
 
 
 # --- revoke ---
@@ -228,10 +235,53 @@ def test_revoke_login_logs_the_user_out_on_every_node_and_spares_other_logins(cl
     assert [store.get(other).login for other in demo] == ["demo", "demo"]
 
 
+def test_sessions_lists_a_login_through_the_index_and_revoke_ends_them(cli, odoo_nodes, redis_client):
+    a, b = odoo_nodes("a"), odoo_nodes("b")
+    browsers = {"Firefox": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"}
+    firefox = a.login()
+    chrome = requests_login(
+        b, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/119.0 Safari/537.36"
+    )
+    with_firefox = requests_login(a, browsers["Firefox"])
+    db, uid = a.database, a.session_info(firefox)["uid"]
+    listed = ok(cli("sessions", "--login", "admin", "--db", db))
+    assert "3 sessions of login 'admin' in database %r (user id %d)" % (db, uid) in listed
+    assert "from 127.0.0.1  firefox 120.0 on linux" in listed and "chrome 119.0 on linux" in listed
+    assert listed.count("expires in 6047") == 3 or listed.count("expires in 604") == 3
+    assert firefox[:8] in listed and chrome[:8] in listed and with_firefox[:8] in listed
+    assert firefox not in listed  # a session id is a secret: only its start is shown
+
+    redis_client.config_resetstat()
+    assert "revoked 3 sessions of login 'admin' in database %r (user id %d, per-user index)" % (
+        db,
+        uid,
+    ) in ok(cli("revoke", "--login", "admin", "--db", db))
+    assert "cmdstat_scan" not in redis_client.info("commandstats")
+    assert all(node.session_info(sid) is None for node in (a, b) for sid in (firefox, chrome, with_firefox))
+    assert "0 sessions of login 'admin'" in ok(cli("sessions", "--login", "admin", "--db", db))
+    assert failed(cli("sessions", "--login", "nobody", "--db", db)) == (
+        "session_redis: no user with login 'nobody' in database %r" % db
+    )
+
+
+def requests_login(node, user_agent):
+    """Log in with the given browser name; return the session id."""
+    import requests
+
+    response = requests.post(
+        node.url + "/web/session/authenticate",
+        json={"jsonrpc": "2.0", "params": {"db": node.database, "login": "admin", "password": "admin"}},
+        headers={"User-Agent": user_agent},
+        timeout=30,
+    )
+    assert response.json()["result"]["uid"]
+    return response.cookies["session_id"]
+
+
 def test_revoke_all_empties_the_prefix_including_older_module_keys(cli, redis_client):
     shop = make_store(redis_client, prefix="shop")
     for login in ("admin", "demo", None):
-        new_session(shop, uid=2 if login else None, login=login, db="prod")
+        new_session(shop, uid=2 if login else None, login=login, db="prod", sale_order_id=1)
     redis_client.set(legacy_session_key("e" * 40, "shop"), b'{"login": "admin"}', ex=100)
     kept = new_session(make_store(redis_client), uid=2, login="admin", db="prod")
     in_shop = {"ODOO_SESSION_REDIS_PREFIX": "shop"}
@@ -240,7 +290,8 @@ def test_revoke_all_empties_the_prefix_including_older_module_keys(cli, redis_cl
     assert "would revoke 4 sessions of every user (4 sessions scanned) (dry run" in dry
     revoked = ok(cli("revoke", "--all", env=in_shop))
     assert "revoked 4 sessions of every user (4 sessions scanned)" in revoked
-    assert shop.list() == [] and redis_client.dbsize() == 1
+    assert shop.list() == [] and shop.user_sessions("prod", 2) == []
+    assert redis_client.dbsize() == 2  # the other site's session and its user's index
     assert make_store(redis_client).get(kept).login == "admin"
 
 
@@ -248,25 +299,38 @@ def test_revoke_of_a_login_in_one_database_only(cli, redis_client):
     store = make_store(redis_client)
     prod, test = [new_session(store, uid=2, login="demo", db=db) for db in ("prod", "test")]
     assert "revoked 1 session of login 'demo' in database 'prod'" in ok(
-        cli("revoke", "--login", "demo", "--db", "prod")
+        cli("revoke", "--login", "demo", "--db", "prod", "--scan")
     )
     assert store.get(prod).new and store.get(test).login == "demo"
 
 
-def test_stats_and_revoke_on_a_cluster_scan_every_node(cli, tmp_path):
+def test_every_job_on_a_cluster_reaches_the_sessions_on_every_master(cli, tmp_path):
     with running(Cluster(str(tmp_path / "cluster"))) as cluster:
-        store = make_store(cluster.client())
-        for number in range(30):
-            new_session(store, uid=2, login="admin" if number % 3 else "demo")
+        store = make_store(cluster.client(), prefix="shop")
+        sids = [new_session(store, uid=2, login="admin" if number % 3 else "demo") for number in range(30)]
+        for sid in sids[:3]:  # three as the older module kept them
+            data = json.dumps({"uid": 2, "login": store.get(sid).login})
+            store.delete_many([sid])
+            cluster.client().set(legacy_session_key(sid, "shop"), data, ex=100)
+        per_master = [node.client().dbsize() for node in cluster.nodes]
+        assert len(per_master) == 3 and min(per_master) > 0 and sum(per_master) == 30, per_master
+        assert store.list() == sorted(sids)
+
         on_cluster = {
             "ODOO_SESSION_REDIS_CLUSTER": "true",
             "ODOO_SESSION_REDIS_URL": "redis://%s/0" % cluster.addresses[0],
+            "ODOO_SESSION_REDIS_PREFIX": "shop",
         }
         stats = json.loads(ok(cli("stats", "--json", env=on_cluster)))
         assert (stats["sessions"], stats["logged_in"]) == (30, 30) and stats["memory_bytes"] > 0
-        revoked = ok(cli("revoke", "--login", "admin", env=on_cluster))
+        folder = str(tmp_path / "exported")
+        exported = ok(cli("export-fs", "--sessions-dir", folder, env=on_cluster))
+        assert "exported 30 sessions" in exported and len(os.listdir(folder)) == 30
+        revoked = ok(cli("revoke", "--login", "admin", "--scan", env=on_cluster))
         assert "revoked 20 sessions of login 'admin' (30 sessions scanned)" in revoked
         assert sorted(store.get(sid).login for sid in store.list()) == ["demo"] * 10
+        assert "revoked 10 sessions of every user" in ok(cli("revoke", "--all", env=on_cluster))
+        assert sum(node.client().dbsize() for node in cluster.nodes) == 0
 
 
 # --- failures: one clear line, no traceback ---
@@ -338,7 +402,7 @@ def test_operations_report_progress_per_batch(redis_client, tmp_path):
     store = make_store(redis_client)
     copied = []
     result = copy_fs_sessions(str(tmp_path), store, batch=2, progress=copied.append)
-    assert result == (5, 0, 0)
+    assert result == (5, 0, 0, 0)
     assert copied == [2, 4, 5]
     scanned = []
     assert operations.collect_stats(store, batch=2, progress=scanned.append)["logged_in"] == 5

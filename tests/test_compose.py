@@ -188,3 +188,13 @@ def test_nginx_fills_the_template_with_every_replica_http_and_longpolling_port()
         )
         assert "server %s:8069;" % name in upstreams[routes["/"]]
     assert all("random;" in upstream for upstream in upstreams.values())
+
+
+def test_replicas_are_ready_only_while_the_health_probe_answers():
+    for name, service in odoo_services().items():
+        if "--stop-after-init" in command(service):
+            continue
+        test = service["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], name
+        compile(test[3], "healthcheck", "exec")  # the image has Python, not curl
+        assert "http://127.0.0.1:8069/session_redis/health" in test[3], name

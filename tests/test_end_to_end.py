@@ -46,6 +46,8 @@ def test_ttls_and_prefix_are_the_configured_ones(odoo_nodes, redis_client):
     sid = node.login()
     assert 4990 <= redis_client.ttl(key_of(sid, "site1")) <= 5000
     anonymous = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+    failed = {"db": node.database, "login": "admin", "password": "wrong"}  # leaves its login: stored
+    assert not node.json("/web/session/authenticate", failed, session_id=anonymous).json()["result"]["uid"]
     assert 290 <= redis_client.ttl(key_of(anonymous, "site1")) <= 300
     assert redis_client.exists(key_of(sid)) == 0
 
@@ -133,6 +135,8 @@ def test_odoo_httpcase_helpers_work_on_the_redis_store(odoo_nodes):
     assert run.returncode == 0, run.stdout[-5000:]
     assert "test_http_case: Ran 2 tests" in run.stdout, run.stdout[-5000:]
     assert "test_http_case: OK" in run.stdout, run.stdout[-5000:]
+    assert "test_user_sessions: Ran 8 tests" in run.stdout, run.stdout[-5000:]
+    assert "test_user_sessions: OK" in run.stdout, run.stdout[-5000:]
 
 
 def test_redis_outage_answers_503_and_heals_when_redis_returns(odoo_nodes, tmp_path):

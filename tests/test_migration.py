@@ -9,7 +9,7 @@ from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from session_redis.migration import copy_fs_sessions, purge_fs_sessions
-from session_redis.store import RedisSessionStore
+from session_redis.store import RedisSessionStore, legacy_session_key
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_every_readable_file_is_copied_with_its_data_and_ttl(fs_store, store, fo
     user = fs_session(fs_store, uid=2, login="admin", db="prod", when=datetime.date(2026, 1, 2))
     anonymous = [fs_session(fs_store, db="prod") for _ in range(4)]
     result = copy_fs_sessions(folder, store, batch=batch)
-    assert result == (5, 0, 0)
+    assert result == (5, 0, 0, 0)
     back = store.get(user)
     assert (back.uid, back.login, back.when) == (2, "admin", datetime.date(2026, 1, 2))
     assert 995 <= redis_client.ttl(store.key(user)) <= 1000
@@ -65,14 +65,29 @@ def test_sessions_already_in_redis_are_not_overwritten(fs_store, store, folder):
     sid = fs_session(fs_store, uid=2, login="old")
     store.save(OpenERPSession({"uid": 2, "login": "newer"}, sid, False))
     fs_session(fs_store, uid=3)
-    assert copy_fs_sessions(folder, store) == (1, 1, 0)
+    assert copy_fs_sessions(folder, store) == (1, 1, 0, 0)
     assert store.get(sid).login == "newer"
+
+
+def test_a_session_under_the_older_modules_key_is_not_copied_again(fs_store, store, folder, redis_client):
+    sid = fs_session(fs_store, uid=2, login="old")
+    redis_client.set(legacy_session_key(sid, "p"), b'{"uid": 2, "login": "newer"}', ex=100)
+    assert copy_fs_sessions(folder, store) == (0, 1, 0, 0)
+    assert store.get(sid).login == "newer" and store.list() == [sid]
+
+
+def test_sessions_over_the_size_limit_are_not_copied(fs_store, folder, redis_client, caplog):
+    store = RedisSessionStore(redis_client, OpenERPSession, max_size=2048)
+    small = fs_session(fs_store, uid=2)
+    fs_session(fs_store, uid=3, note="x" * 5000)
+    assert copy_fs_sessions(folder, store) == (1, 0, 0, 1)
+    assert store.list() == [small] and "not copied" in caplog.text
 
 
 def test_other_files_are_ignored(store, folder):
     for name in ("werkzeug_%s.file" % ("a" * 40), "notes.txt", "werkzeug_xyz.sess"):
         open(os.path.join(folder, name), "w").close()
-    assert copy_fs_sessions(folder, store) == (0, 0, 0)
+    assert copy_fs_sessions(folder, store) == (0, 0, 0, 0)
     assert purge_fs_sessions(folder) == 0
     assert len(os.listdir(folder)) == 3
 

@@ -7,6 +7,8 @@ import time
 
 from tests.servers import RedisServer, free_port
 
+SOME_SID = "5e" * 20
+
 
 def test_a_hung_redis_answers_503_within_the_timeout_and_heals(odoo_nodes, tmp_path, figure):
     server = RedisServer(str(tmp_path / "hung")).start()
@@ -35,7 +37,8 @@ def test_redis_down_at_start_is_a_warning_and_the_node_heals(odoo_nodes, tmp_pat
     port = free_port()
     node = odoo_nodes(env={"ODOO_SESSION_REDIS_URL": "redis://127.0.0.1:%d/0" % port})
     assert "Redis does not answer yet" in node.log()
-    assert node.json("/web/session/get_session_info").status_code == 503
+    # a request with a session cookie (one without costs no Redis call at all)
+    assert node.json("/web/session/get_session_info", session_id=SOME_SID).status_code == 503
     server = RedisServer(str(tmp_path / "late"), port=port).start()
     try:
         sid = node.login()
@@ -52,5 +55,5 @@ def test_cluster_down_at_start_is_a_warning_and_a_503(odoo_nodes):
         }
     )
     assert "Redis does not answer yet" in node.log()
-    response = node.json("/web/session/get_session_info")
+    response = node.json("/web/session/get_session_info", session_id=SOME_SID)
     assert response.status_code == 503 and "temporarily unavailable" in response.text

@@ -1,5 +1,6 @@
 """The wheel installs the addon where Odoo 11 finds it by itself."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -22,6 +23,9 @@ def test_wheel_installs_the_addon_under_odoo_addons(tmp_path, redis_server):
     assert wheel.name.startswith("odoo11_addon_session_redis-11.0.")
     names = zipfile.ZipFile(str(wheel)).namelist()
     assert "odoo/addons/session_redis/__manifest__.py" in names
+    with open(os.path.join(REPO, "session_redis", "__manifest__.py")) as handle:
+        data_files = ast.literal_eval(handle.read())["data"]
+    assert data_files and not [f for f in data_files if "odoo/addons/session_redis/" + f not in names]
     assert not [n for n in names if n in ("odoo/__init__.py", "odoo/addons/__init__.py")]
 
     venv = tmp_path / "venv"

@@ -8,8 +8,17 @@ from tests.servers import RedisServer
 
 
 def planted_session(node):
-    """An anonymous session id handed out by Odoo, as an attacker gets one."""
-    return requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+    """An anonymous session id handed out and stored by Odoo, as an attacker
+    gets one. A session holding only Odoo's defaults is not stored: a failed
+    login leaves the login it tried in this one."""
+    sid = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+    failed = node.json(
+        "/web/session/authenticate",
+        {"db": node.database, "login": "admin", "password": "wrong"},
+        session_id=sid,
+    )
+    assert not failed.json()["result"]["uid"]
+    return sid
 
 
 def authenticate_with(node, sid):
@@ -25,15 +34,15 @@ def authenticate_with(node, sid):
     return cookie
 
 
-def test_by_default_odoo_keeps_the_id_across_login(odoo_nodes):
-    node = odoo_nodes()
+def test_with_rotation_off_odoo_keeps_a_stored_id_across_login(odoo_nodes):
+    node = odoo_nodes(env={"ODOO_SESSION_REDIS_ROTATE_ON_LOGIN": "false"})
     planted = planted_session(node)
     assert authenticate_with(node, planted) == planted
     assert node.session_info(planted)["username"] == "admin"
 
 
-def test_rotate_on_login_kills_the_planted_id(odoo_nodes, redis_client):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_ROTATE_ON_LOGIN": "true"})
+def test_by_default_a_login_kills_the_planted_id(odoo_nodes, redis_client):
+    node = odoo_nodes()
     planted = planted_session(node)
     fresh = authenticate_with(node, planted)
     assert fresh != planted

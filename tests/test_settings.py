@@ -5,6 +5,7 @@ import pytest
 
 from session_redis.settings import (
     SPECS,
+    STORE_FIELDS,
     SettingError,
     Settings,
     conf_name,
@@ -12,6 +13,7 @@ from session_redis.settings import (
     env_name,
     load_settings,
     mask_url,
+    masked,
     sentinel_addresses,
 )
 
@@ -46,6 +48,8 @@ FULL = {
     "ROTATE_ON_LOGIN": "on",
     "COPY_EXISTING_FS_SESSIONS": "true",
     "PURGE_EXISTING_FS_SESSIONS": "yes",
+    "METRICS": "on",
+    "METRICS_TOKEN": "scrape-me",
 }
 FULL_SETTINGS = Settings(
     enabled=True,
@@ -78,6 +82,8 @@ FULL_SETTINGS = Settings(
     rotate_on_login=True,
     copy_existing_fs_sessions=True,
     purge_existing_fs_sessions=True,
+    metrics=True,
+    metrics_token="scrape-me",
 )
 
 
@@ -120,9 +126,11 @@ def test_defaults_match_the_readme():
         touch_interval=60,
         max_lifetime=None,
         max_size=1024 * 1024,
-        rotate_on_login=False,
+        rotate_on_login=True,
         copy_existing_fs_sessions=False,
         purge_existing_fs_sessions=False,
+        metrics=False,
+        metrics_token=None,
     )
 
 
@@ -291,3 +299,34 @@ def test_describe_never_shows_a_password():
         assert "hunter" not in describe(s)
     assert "redis://:***@host:1/0" in describe(settings(URL="redis://:hunter2@host:1/0"))
     assert "sentinels s:26379, master 'm'" in describe(settings(SENTINEL_HOST="s", SENTINEL_MASTER_NAME="m"))
+
+
+def test_masking_goes_by_the_kind_of_setting_not_by_words_in_its_source():
+    """A configuration file whose path says "password" must not hide the
+    value of an unrelated option, and the secrets stay hidden."""
+    conf_file = "/etc/odoo-password-vault/odoo.conf"
+    with pytest.raises(SettingError) as error:
+        load_settings({}, {"session_redis_port": "63790x"}, conf_file)
+    assert "session_redis_port in %s='63790x' is not valid" % conf_file in str(error.value)
+    with pytest.raises(SettingError) as error:
+        load_settings({}, {"session_redis_url": "redis://:hunter2@h:port/0"}, conf_file)
+    assert "hunter2" not in str(error.value) and "redis://:***@h:port/0" in str(error.value)
+
+
+def test_the_store_takes_its_parameters_and_their_defaults_from_the_settings():
+    from session_redis.store import RedisSessionStore
+
+    defaults = load_settings({})
+    store = RedisSessionStore.from_settings(None, defaults)
+    assert {field: getattr(store, field) for field in STORE_FIELDS} == {
+        field: getattr(defaults, field) for field in STORE_FIELDS
+    }
+    bare = RedisSessionStore(None)
+    assert all(getattr(bare, field) == getattr(defaults, field) for field in STORE_FIELDS)
+    chosen = load_settings({"ODOO_SESSION_REDIS_PREFIX": "shop", "ODOO_SESSION_REDIS_MAX_LIFETIME": "600"})
+    store = RedisSessionStore.from_settings(None, chosen, path="/uploads")
+    assert (store.prefix, store.max_lifetime, store.path) == ("shop", 600, "/uploads")
+
+
+def test_the_metrics_token_is_a_secret():
+    assert masked("metrics_token", "scrape-me") == "***"

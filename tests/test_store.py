@@ -14,6 +14,7 @@ from session_redis.store import (
     RedisUnavailable,
     body_of,
     encode_with_times,
+    legacy_session_key,
     session_key,
 )
 from tests.servers import RedisServer
@@ -61,7 +62,7 @@ def test_logged_in_session_gets_the_user_expiration(store, redis_client):
 
 def test_anonymous_session_gets_the_anonymous_expiration(store, redis_client):
     session = store.new()
-    session.db = "prod"
+    session.update(db="prod", sale_order_id=7)
     store.save(session)
     assert 95 <= redis_client.ttl(store.key(session.sid)) <= 100
 
@@ -91,9 +92,41 @@ def test_no_key_is_ever_without_ttl(store, redis_client):
     assert all(redis_client.ttl(key) > 0 for key in redis_client.keys("*"))
 
 
-def test_missing_key_gives_a_new_session(store):
+def test_an_unknown_well_formed_id_is_kept_for_an_empty_new_session(store):
+    """As Odoo's own store does: the CSRF token of a form is derived from
+    the id, and a session that held nothing was never written."""
     session = store.get(SID)
-    assert session.new and session.sid != SID and dict(session) == dict(store.new())
+    assert session.new and session.sid == SID and dict(session) == dict(store.new())
+
+
+@pytest.mark.parametrize(
+    "data, written",
+    [
+        ({}, False),
+        ({"db": "prod", "context": {"lang": "fr_FR"}}, False),
+        ({"db": "prod", "context": {"lang": "fr_FR", "tz": "Europe/Brussels"}}, True),
+        ({"db": "prod", "sale_order_id": 7}, True),
+        ({"db": "prod", "uid": 2, "login": "admin"}, True),
+    ],
+)
+def test_a_session_never_stored_is_written_only_with_more_than_odoos_defaults(
+    store, redis_client, data, written
+):
+    session = store.new()
+    session.update(data)
+    store.save(session)
+    assert store.list() == ([session.sid] if written else [])
+    assert redis_client.dbsize() == int(written) + ("uid" in data)  # a user's index
+
+
+def test_a_stored_session_emptied_again_is_still_written(store, redis_client):
+    session = store.new()
+    session.update(db="prod", sale_order_id=7)
+    store.save(session)
+    back = store.get(session.sid)
+    del back["sale_order_id"]
+    store.save(back)
+    assert store.get(session.sid).get("sale_order_id") is None and redis_client.dbsize() == 1
 
 
 @pytest.mark.parametrize(
@@ -137,6 +170,7 @@ def test_invalid_id_gives_a_new_session_without_asking_redis(redis_server, sid):
 
 def test_delete_removes_the_key(store, redis_client):
     session = store.new()
+    session.uid = 2
     store.save(session)
     store.delete(session)
     assert redis_client.exists(store.key(session.sid)) == 0
@@ -149,6 +183,7 @@ def test_list_scans_only_its_own_prefix(redis_client):
     for name, store in (("plain", plain), ("shop", shop)):
         for _ in range(3):
             session = store.new()
+            session.uid = 2
             store.save(session)
             saved[name].append(session.sid)
     redis_client.set("session:not-a-session-id", b"{}")
@@ -169,8 +204,9 @@ def test_prefix_with_glob_characters_lists_only_itself(redis_client):
     star = RedisSessionStore(redis_client, OpenERPSession, prefix="*")
     other = RedisSessionStore(redis_client, OpenERPSession, prefix="x")
     session = other.new()
+    session.uid = 2
     other.save(session)
-    assert star.list() == []
+    assert star.list() == [] and other.list() == [session.sid]
 
 
 def test_path_is_where_odoo_puts_interrupted_uploads(redis_client, tmp_path):
@@ -374,3 +410,124 @@ def test_stored_bytes_are_valid_json_and_the_body_comes_back(data):
     assert decoded.pop(META) == {"created": 1.5, "touched": 2.25}
     assert body_of(raw) == encode_session(data)
     assert body_of(b'{"uid": 2}') is None
+
+
+# --- the older module's key: every end of a session removes it too ---
+
+
+def older(redis_client, prefix, data=b'{"uid": 2, "login": "admin", "db": "prod"}', sid=SID):
+    """A session as camptocamp's module stored it: plain JSON under its key."""
+    redis_client.set(legacy_session_key(sid, prefix), data, ex=500)
+    return sid
+
+
+def test_delete_removes_the_older_modules_key_too(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    session = store.get(older(redis_client, "shop"))
+    assert session.login == "admin"
+    store.delete(session)
+    assert redis_client.keys("*") == []
+    assert store.get(SID).new
+
+
+def test_max_lifetime_deletes_the_older_modules_key_too(redis_client, clock):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop", max_lifetime=300, clock=clock)
+    data = encode_with_times({"uid": 2, "login": "admin"}, clock.now - 301, clock.now - 1)
+    older(redis_client, "shop", data)
+    assert store.get(SID).new
+    assert redis_client.keys("*") == []
+
+
+def test_a_value_without_times_is_rewritten_at_first_sight_even_without_sliding(redis_client, clock):
+    store = RedisSessionStore(
+        redis_client, OpenERPSession, prefix="shop", sliding=False, max_lifetime=300, clock=clock
+    )
+    session = store.get(older(redis_client, "shop"))
+    assert session.modified is True  # so Odoo saves it: its lifetime starts now
+    store.save(session)
+    assert redis_client.keys("session:shop:" + SID) == [store.key(SID).encode()]
+    clock.now += 301
+    assert store.get(SID).new and redis_client.keys("session:*" + SID) == []
+    assert store.user_sessions("prod", 2) == []
+
+
+def test_list_and_scan_see_the_older_modules_keys(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    new = saved(store, uid=2)
+    older(redis_client, "shop")
+    older(redis_client, "other", sid="c" * 40)
+    assert store.list() == sorted([new, SID])
+    assert sorted(store.scan()) == sorted(
+        [(new, store.key(new).encode()), (SID, legacy_session_key(SID, "shop").encode())]
+    )
+
+
+def test_delete_many_ends_every_key_of_each_session(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    kept, gone = saved(store, uid=2), saved(store, uid=3)
+    older(redis_client, "shop")
+    assert store.delete_many([gone, SID, "d" * 40]) == 2
+    assert store.list() == [kept]
+
+
+def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop", max_size=2048)
+    present = saved(store, uid=2, login="newer")
+    older(redis_client, "shop")
+    fresh = "e" * 40
+    results = store.add_many(
+        [
+            (present, {"uid": 2, "login": "older"}),
+            (SID, {"uid": 9}),
+            (fresh, {"uid": 3}),
+            ("f" * 40, {"x": "y" * 5000}),
+        ]
+    )
+    assert results == [False, False, True, None]
+    assert store.get(present).login == "newer" and store.get(SID).login == "admin"
+    assert (
+        store.get(fresh).uid == 3
+        and store.expiration - 5 <= redis_client.ttl(store.key(fresh)) <= store.expiration
+    )
+    assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]
+
+
+def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_client):
+    from session_redis.store_api import README_SECTION, NotOfferedByRedisStore
+
+    store = RedisSessionStore(redis_client, path="/some/folder")
+    with pytest.raises(NotOfferedByRedisStore) as raised:
+        store.get_session_filename("a" * 40)
+    assert isinstance(raised.value, NotImplementedError)
+    assert "session_redis" in str(raised.value) and README_SECTION in str(raised.value)
+    assert store.path == "/some/folder" and store.is_valid_key(store.generate_key())
+
+
+def test_activity_record_belongs_to_the_user_who_made_it(redis_client):
+    store = RedisSessionStore(redis_client, expiration=1000, clock=lambda: 500.0)
+    session = store.new()
+    session["uid"] = 7
+    assert store.last_activity(session) is None
+    store.record_activity(session, keep=5000)
+    assert store.last_activity(session) == 500.0
+    assert 4990 <= redis_client.ttl(store.activity_key(session.sid)) <= 5001
+    assert store.list() == []  # not a session
+    session["uid"] = 8
+    assert store.last_activity(session) is None
+    redis_client.set(store.activity_key(session.sid), b"\xff garbage")
+    assert store.last_activity(session) is None
+
+
+def test_every_end_of_a_session_deletes_its_activity_record(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    sessions = []
+    for _ in range(3):
+        session = store.new()
+        session.update(uid=2, db="prod")
+        store.save(session)
+        store.record_activity(session)
+        sessions.append(session)
+    store.delete(store.get(sessions[0].sid))
+    store.delete_many([sessions[1].sid])
+    store.end_user_sessions("prod", 2)
+    assert redis_client.keys("*") == []

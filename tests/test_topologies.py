@@ -255,6 +255,26 @@ def test_sentinel_password_missing_is_a_connection_error(protected_sentinels):
     assert topology.master.client().dbsize() == 0
 
 
+def test_sentinels_that_require_an_acl_user(tmp_path):
+    """ODOO_SESSION_REDIS_SENTINEL_USERNAME reaches the sentinels: theirs is
+    the only user they accept, and without it the master is not found."""
+    folder = str(tmp_path / "sentinel")
+    user, secret = "watcher", "watcher-pw"
+    with running(
+        SentinelSet(folder, password=MASTER_PASSWORD, sentinel_username=user, sentinel_password=secret)
+    ) as topology:
+        settings = dict(
+            SENTINEL_HOST=topology.hosts, SENTINEL_MASTER_NAME=topology.name, PASSWORD=MASTER_PASSWORD
+        )
+        client = client_for(SENTINEL_USERNAME=user, SENTINEL_PASSWORD=secret, **settings)
+        client.set("session:acl", b"1")
+        written_to_the_master(topology, "session:acl", b"1")
+        without_user = client_for(SENTINEL_PASSWORD=secret, **settings)
+        with pytest.raises(RedisConnectionError):
+            without_user.set("session:acl", b"no")
+        assert topology.master.client().get("session:acl") == b"1"
+
+
 def test_end_to_end_sentinel(odoo_nodes, protected_sentinels):
     topology = protected_sentinels
     sid = shared_login(

@@ -211,15 +211,27 @@ class SentinelSet(_Servers):
 
     :param password: the master's (and replica's) ``requirepass``; then the
         replica gets ``masterauth`` and the sentinels ``sentinel auth-pass``.
-    :param sentinel_password: the sentinels' own ``requirepass``.
+    :param sentinel_password: the sentinels' own ``requirepass``, or with
+        ``sentinel_username`` the password of that ACL user, the only one the
+        sentinels accept (their default user is off; they use it between
+        themselves too).
     """
 
-    def __init__(self, folder, name="sessions", sentinels=2, password=None, sentinel_password=None):
+    def __init__(
+        self,
+        folder,
+        name="sessions",
+        sentinels=2,
+        password=None,
+        sentinel_password=None,
+        sentinel_username=None,
+    ):
         self.folder = folder
         self.name = name
         self.sentinel_count = sentinels
         self.password = password
         self.sentinel_password = sentinel_password
+        self.sentinel_username = sentinel_username
         self.master = self.replica = None
         self.sentinels = []
 
@@ -262,11 +274,24 @@ class SentinelSet(_Servers):
         ]
         if self.password:
             lines.append("sentinel auth-pass %s %s" % (self.name, self.password))
+        if self.sentinel_username:
+            user, secret = self.sentinel_username, self.sentinel_password
+            lines += [
+                "user default off",
+                "user %s on >%s ~* &* +@all" % (user, secret),
+                "sentinel sentinel-user %s" % user,
+                "sentinel sentinel-pass %s" % secret,
+            ]
         config = os.path.join(folder, "sentinel.conf")
         with open(config, "w") as handle:
             handle.write("\n".join(lines) + "\n")
         sentinel = RedisServer(
-            folder, port=port, config_file=config, extra_args=["--sentinel"], password=self.sentinel_password
+            folder,
+            port=port,
+            config_file=config,
+            extra_args=["--sentinel"],
+            password=self.sentinel_password,
+            username=self.sentinel_username,
         )
         self.sentinels.append(sentinel)
         sentinel.start()

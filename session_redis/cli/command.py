@@ -7,21 +7,30 @@ this addon on the addons path (first argument, before the command name)::
     odoo --addons-path=ADDONS session_redis copy-fs [--dry-run] [--sessions-dir DIR]
     odoo --addons-path=ADDONS session_redis purge-fs [--dry-run] [--sessions-dir DIR]
     odoo --addons-path=ADDONS session_redis export-fs [--overwrite] [--sessions-dir DIR]
-    odoo --addons-path=ADDONS session_redis revoke (--login LOGIN | --all) [--db DB] [--dry-run]
+    odoo --addons-path=ADDONS session_redis sessions --login LOGIN [--db DB]
+    odoo --addons-path=ADDONS session_redis sessions --rebuild-index
+    odoo --addons-path=ADDONS session_redis revoke (--login LOGIN | --all) [--db DB] [--scan] [--dry-run]
 
 Settings are the server's: ``ODOO_SESSION_REDIS_*`` and the ``[options]`` of
 the configuration file (``-c``, else ``ODOO_RC`` or ``~/.odoorc`` as Odoo
 does). Redis is used whether or not ``ODOO_SESSION_REDIS`` switches the
 store on: rolling back to files means switching it off, then exporting.
+``sessions`` and ``revoke --login`` find a login's user ids in the databases
+(Odoo's ``db_*`` options) and use the per-user index, never a SCAN.
 """
 
 import argparse
+import datetime
 import json
 import logging
 import os
 import sys
+from contextlib import closing
 
 import odoo
+import odoo.service.db
+import odoo.sql_db
+import psycopg2
 from odoo.cli import Command
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
@@ -42,7 +51,7 @@ class Failure(Exception):
 
 class Session_Redis(Command):
     # Odoo names a command after its class, lowercased: "session_redis".
-    """Sessions in Redis: stats, copy-fs, purge-fs, export-fs, revoke"""
+    """Sessions in Redis: stats, sessions, copy-fs, purge-fs, export-fs, revoke"""
 
     def run(self, args):
         logging.basicConfig(format="session_redis: %(message)s", level=logging.WARNING)
@@ -50,6 +59,8 @@ class Session_Redis(Command):
         options = parser.parse_args(args)
         if getattr(options, "db", None) and getattr(options, "everything", False):
             parser.error("--db goes with --login: --all ends every session of the prefix")
+        if getattr(options, "scan", False) and getattr(options, "everything", False):
+            parser.error("--scan goes with --login: --all always scans")
         try:
             options.job(options)
         except Failure as error:
@@ -142,11 +153,27 @@ def build_parser():
     )
     export_fs.set_defaults(job=run_export_fs)
 
+    sessions = jobs.add_parser(
+        "sessions",
+        parents=[common],
+        help="list a user's sessions, or rebuild the per-user index",
+        description="The sessions of a login (every database that has it, or --db): "
+        "created, last activity, expiry, and the address and browser recorded at login. "
+        "Found through the per-user index; --rebuild-index fills that index from a SCAN, "
+        "for sessions written before it existed or by the older module.",
+    )
+    what = sessions.add_mutually_exclusive_group(required=True)
+    what.add_argument("--login", help="whose sessions to list")
+    what.add_argument("--rebuild-index", action="store_true", help="index every logged-in session (SCAN)")
+    sessions.add_argument("--db", help="only this database (with --login)")
+    sessions.set_defaults(job=run_sessions)
+
     revoke = jobs.add_parser(
         "revoke",
         parents=[common],
         help="log a user (or everybody) out everywhere",
-        description="Delete the sessions of a login, or every session of this prefix "
+        description="Delete the sessions of a login (found through the per-user index; "
+        "--scan reads every session instead), or every session of this prefix "
         "with --all: the user is logged out on every node at once.",
     )
     who = revoke.add_mutually_exclusive_group(required=True)
@@ -158,6 +185,11 @@ def build_parser():
         help="end every session of this prefix (everybody logs in again)",
     )
     revoke.add_argument("--db", help="only the sessions of this database (with --login)")
+    revoke.add_argument(
+        "--scan",
+        action="store_true",
+        help="with --login: find the sessions by reading every session (SCAN), not the index",
+    )
     revoke.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     revoke.set_defaults(job=run_revoke)
     return parser
@@ -263,17 +295,22 @@ def run_copy_fs(options):
     if options.dry_run:
         with Progress("session files read") as progress:
             result = operations.preview_copy(folder, store, progress=progress)
-        say(
-            "would copy %s from %s; would skip %d already in Redis and %d unreadable "
-            "(dry run: nothing written)"
-            % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
-        )
+        say(copy_summary(result, folder, "would copy", "would skip") + " (dry run: nothing written)")
         return
     with Progress("session files sent") as progress:
         result = copy_fs_sessions(folder, store, progress=progress)
-    say(
-        "copied %s from %s; skipped %d already in Redis and %d unreadable"
-        % (counted(result.copied, "session"), folder, result.already_in_redis, result.unreadable)
+    say(copy_summary(result, folder, "copied", "skipped"))
+
+
+def copy_summary(result, folder, copied, skipped):
+    return "%s %s from %s; %s %d already in Redis, %d unreadable and %d too large" % (
+        copied,
+        counted(result.copied, "session"),
+        folder,
+        skipped,
+        result.already_in_redis,
+        result.unreadable,
+        result.too_large,
     )
 
 
@@ -308,10 +345,68 @@ def run_export_fs(options):
     )
 
 
+def users_of(login, db=None):
+    """``(database, user id)`` of every user with this login: in ``db``, or in
+    every database Odoo lists (those without Odoo's tables are skipped)."""
+    databases = [db] if db else odoo.service.db.list_dbs(True)
+    found = []
+    for name in databases:
+        try:
+            with closing(odoo.sql_db.db_connect(name).cursor()) as cursor:
+                cursor.execute("SELECT id FROM res_users WHERE login = %s", (login,))
+                found += [(name, uid) for (uid,) in cursor.fetchall()]
+        except psycopg2.Error as error:
+            if db:
+                raise Failure("cannot read the users of database %r: %s" % (db, str(error).strip()))
+        finally:
+            odoo.sql_db.close_db(name)
+    if not found:
+        where = "database %r" % db if db else "any database (%s)" % ", ".join(databases)
+        raise Failure("no user with login %r in %s" % (login, where))
+    return found
+
+
+def when(timestamp):
+    return datetime.datetime.utcfromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else "?"
+
+
+def run_sessions(options):
+    settings = read_settings(options)
+    store = open_store(settings)
+    say("Redis: %s" % describe(settings))
+    if options.rebuild_index:
+        with Progress("sessions indexed") as progress:
+            indexed, users = store.rebuild_index(progress=progress)
+        say("indexed %s of %s" % (counted(indexed, "logged-in session"), counted(users, "user")))
+        return
+    for db, uid in users_of(options.login, options.db):
+        found = store.user_sessions(db, uid)
+        say(
+            "%s of login %r in database %r (user id %d), times in UTC:"
+            % (counted(len(found), "session"), options.login, db, uid)
+        )
+        for session in found:
+            login = session.login_info
+            say(
+                "  %s...  created %s  last activity %s  expires in %s  from %s  %s"
+                % (
+                    session.sid[:8],
+                    when(session.created),
+                    when(session.touched),
+                    "%ds" % session.expires_in if session.expires_in >= 0 else "never",
+                    login.get("ip", "?"),
+                    login.get("browser", "?"),
+                )
+            )
+
+
 def run_revoke(options):
     settings = read_settings(options)
     store = open_store(settings)
     say("Redis: %s" % describe(settings))
+    if options.login and not options.scan:
+        revoke_through_the_index(store, options)
+        return
     with Progress("sessions scanned") as progress:
         result = operations.revoke_sessions(
             store,
@@ -336,3 +431,22 @@ def run_revoke(options):
             " (dry run: nothing deleted)" if options.dry_run else "",
         )
     )
+
+
+def revoke_through_the_index(store, options):
+    for db, uid in users_of(options.login, options.db):
+        if options.dry_run:
+            count = len(store.user_sessions(db, uid))
+        else:
+            count = store.end_user_sessions(db, uid)
+        say(
+            "%s %s of login %r in database %r (user id %d, per-user index)%s"
+            % (
+                "would revoke" if options.dry_run else "revoked",
+                counted(count, "session"),
+                options.login,
+                db,
+                uid,
+                " (dry run: nothing deleted)" if options.dry_run else "",
+            )
+        )

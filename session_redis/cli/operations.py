@@ -1,14 +1,14 @@
 """The operator jobs on the stored sessions, with no Odoo in sight.
 
-Each function takes a :class:`~session_redis.store.RedisSessionStore` (its
-client, prefix and key scheme) so that it is testable with a plain redis-py
-client. Keys are found with SCAN, never KEYS (which blocks Redis on a big
-keyspace), and read or deleted in pipelined batches: one round trip per
-batch instead of one per session.
+Each function takes a :class:`~session_redis.store.RedisSessionStore` and
+goes through its bulk methods, the one place that knows the session keys:
+they are found with SCAN, never KEYS (which blocks Redis on a big keyspace),
+on every master of a Cluster, and read or deleted in pipelined batches: one
+round trip per batch instead of one per session.
 
 Sessions of the older camptocamp module under ``session::<prefix>:<sid>``
-count as sessions of the prefix: the store still reads them, so stats must
-show them and a revocation must reach them.
+count as sessions of the prefix: the store still reads them, so stats show
+them and a revocation deletes them.
 
 ``progress`` arguments are called with the number of sessions (or files)
 handled so far, after each batch.
@@ -19,7 +19,7 @@ import os
 
 from ..codec import CorruptData, decode_session
 from ..migration import CopyResult, read_session_file, session_files
-from ..store import META, SCAN_BATCH, glob_escape, legacy_session_key
+from ..store import META, owner_of
 
 BATCH = 500
 HOUR = 3600
@@ -37,31 +37,6 @@ def _no_progress(count):
     pass
 
 
-def _text(key):
-    return key.decode("utf-8", "replace") if isinstance(key, bytes) else key
-
-
-def session_keys(store):
-    """Yield ``(sid, key)`` once for every session of the store's prefix.
-
-    Without a prefix, ``session:*`` also matches other prefixes' keys: only
-    keys ending in a well-formed session id right after the start are kept,
-    as :meth:`RedisSessionStore.list` does. SCAN may return a key twice
-    while Redis resizes its tables (keys being deleted, say): the keys seen
-    are remembered (as 20 bytes of binary id) so that every count is exact.
-    """
-    starts = [store.key("")]
-    if store.prefix:
-        starts.append(legacy_session_key("", store.prefix))
-    for start in starts:
-        seen = set()
-        for key in store.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
-            sid = _text(key)[len(start) :]
-            if store.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
-                seen.add(bytes.fromhex(sid))
-                yield sid, key
-
-
 def batches(items, size=BATCH):
     """Lists of at most ``size`` items, so that memory stays flat."""
     batch = []
@@ -72,14 +47,6 @@ def batches(items, size=BATCH):
             batch = []
     if batch:
         yield batch
-
-
-def _values(store, keys):
-    """The stored bytes of ``keys`` (None for a key gone meanwhile), one round trip."""
-    pipe = store.redis.pipeline(transaction=False)
-    for key in keys:
-        pipe.get(key)
-    return pipe.execute()
 
 
 def _decoded(raw):
@@ -114,17 +81,8 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
         "memory_bytes": 0,
         "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)]),
     }
-    for keys in batches((key for _sid, key in session_keys(store)), batch):
-        pipe = store.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.get(key)
-            pipe.ttl(key)
-            pipe.memory_usage(key)
-        results = pipe.execute(raise_on_error=False)
-        for raw, ttl, memory in zip(results[0::3], results[1::3], results[2::3]):
-            for result in (raw, ttl):
-                if isinstance(result, Exception):
-                    raise result
+    for keys in batches((key for _sid, key in store.scan()), batch):
+        for raw, ttl, memory in store.values(keys, ttl=True, memory=True):
             if raw is None:  # expired between SCAN and GET
                 continue
             stats["sessions"] += 1
@@ -136,35 +94,35 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
             else:
                 stats["anonymous"] += 1
             stats["ttl"][ttl_bucket(ttl)] += 1
-            if isinstance(memory, Exception) or stats["memory_bytes"] is None:
+            if memory is None or stats["memory_bytes"] is None:
                 stats["memory_bytes"] = None
             else:
-                stats["memory_bytes"] += memory or 0
+                stats["memory_bytes"] += memory
         progress(stats["sessions"])
     return stats
 
 
 def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
     """What :func:`copy_fs_sessions` would do, as its result, writing nothing."""
-    would_copy = already = unreadable = seen = 0
+    would_copy = already = unreadable = too_large = seen = 0
     for files in batches(session_files(folder), batch):
         readable = []
         for sid, path in files:
             try:
-                read_session_file(path)
+                data = read_session_file(path)
             except (OSError, ValueError):
                 unreadable += 1
                 continue
+            if store.too_large(data):
+                too_large += 1
+                continue
             readable.append(sid)
-        pipe = store.redis.pipeline(transaction=False)
-        for sid in readable:
-            pipe.exists(store.key(sid))
-        present = sum(1 for found in pipe.execute() if found)
+        present = sum(store.stored(readable))
         would_copy += len(readable) - present
         already += present
         seen += len(files)
         progress(seen)
-    return CopyResult(would_copy, already, unreadable)
+    return CopyResult(would_copy, already, unreadable, too_large)
 
 
 def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_progress):
@@ -175,8 +133,8 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
     Redis's copy if filesystem nodes already run.
     """
     exported = already = unreadable = seen = 0
-    for pairs in batches(session_keys(store), batch):
-        for (sid, _key), raw in zip(pairs, _values(store, [key for _sid, key in pairs])):
+    for pairs in batches(store.scan(), batch):
+        for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs])):
             if raw is None:
                 continue
             data = _decoded(raw)
@@ -205,21 +163,15 @@ def revoke_sessions(
     if everything == (login is not None):
         raise ValueError("give either a login or everything=True")
     revoked = scanned = 0
-    for pairs in batches(session_keys(store), batch):
-        keys = [key for _sid, key in pairs]
-        if everything:
-            doomed = keys
-        else:
-            doomed = [
-                key
-                for key, raw in zip(keys, _values(store, keys))
-                if raw is not None and _belongs_to(_decoded(raw), login, db)
-            ]
+    for pairs in batches(store.scan(), batch):
+        sessions = [
+            (sid, _decoded(raw))
+            for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
+        ]
+        doomed = [(sid, data) for sid, data in sessions if everything or _belongs_to(data, login, db)]
         if doomed and not dry_run:
-            pipe = store.redis.pipeline(transaction=False)
-            for key in doomed:
-                pipe.delete(key)
-            revoked += sum(pipe.execute())
+            owners = [data and owner_of(data) for _sid, data in doomed]
+            revoked += store.delete_many([sid for sid, _data in doomed], owners)
         else:
             revoked += len(doomed)
         scanned += len(pairs)

@@ -21,6 +21,9 @@ class TestHttpCaseSessions(common.HttpCase):
     def test_store_is_redis(self):
         store = odoo.http.root.session_store
         self.assertIsInstance(store, RedisSessionStore)
+        # HttpCase's own session holds only Odoo's defaults until a login: not written
+        self.assertEqual(store.redis.exists(store.key(self.session_id)), 0)
+        self.authenticate("admin", "admin")
         self.assertEqual(store.redis.exists(store.key(self.session_id)), 1)
         self.assertIs(odoo.http.session_gc, no_session_gc)
 

@@ -1,0 +1,131 @@
+"""One row per live session of a user, built from the store's per-user index
+each time a form shows it.
+
+The rows are throwaway (a ``TransientModel``) and hold only the first
+characters of the session id: a full id is a bearer secret and never leaves
+Redis. Ending a session finds it again in the index by that short id.
+
+Who may do what is checked here, in code: Odoo 11 applies no access-control
+list to transient models, only "each user reads the rows they created".
+Managers of users (``base.group_erp_manager``, who can already change a
+user's password and groups) may end anyone's sessions; every user may end
+their own.
+"""
+
+import datetime
+import logging
+
+from odoo import _, api, fields, http, models
+from odoo.exceptions import AccessError, UserError
+
+from ..client import REDIS_ERRORS
+from ..store import RedisSessionStore
+
+_logger = logging.getLogger(__name__)
+
+SHORT_ID = 8
+MANAGERS = "base.group_erp_manager"
+
+
+class Unavailable(Exception):
+    """The sessions cannot be listed or ended now; the text says why."""
+
+
+def redis_store():
+    """The Redis session store of this server, or :class:`Unavailable`."""
+    store = http.root.session_store
+    if not isinstance(store, RedisSessionStore):
+        raise Unavailable(
+            _(
+                "Sessions are not kept in Redis on this server (session_redis is not loaded "
+                "server-wide, or ODOO_SESSION_REDIS is off): they cannot be listed here."
+            )
+        )
+    return store
+
+
+def redis_call(call, *args, **kwargs):
+    """``call`` on the store, a Redis failure turned into :class:`Unavailable`."""
+    try:
+        return call(*args, **kwargs)
+    except REDIS_ERRORS as error:
+        _logger.warning("user sessions: Redis unavailable: %s", error)
+        raise Unavailable(_("Redis does not answer: sessions cannot be listed or ended right now."))
+
+
+def current_sid():
+    """The session id of the request being served, if any."""
+    request = http.request
+    return request.session.sid if request and request.session else None
+
+
+def utc(timestamp):
+    """A Unix time as Odoo's datetime string (UTC), or False."""
+    if not timestamp:
+        return False
+    return fields.Datetime.to_string(datetime.datetime.utcfromtimestamp(timestamp))
+
+
+def check_may_manage(env, user):
+    """Only managers of users, or the user themselves, touch ``user``'s sessions."""
+    if env.user != user and not env.user.has_group(MANAGERS):
+        raise AccessError(_("Only managers of users may end another user's sessions."))
+
+
+class UserSession(models.TransientModel):
+    _name = "session_redis.user.session"
+    _description = "Session of a user"
+    _order = "created"
+
+    user_id = fields.Many2one("res.users", string="User", required=True, ondelete="cascade", readonly=True)
+    short_id = fields.Char("Session", readonly=True, help="The first characters of the session id.")
+    created = fields.Datetime("Logged in", readonly=True)
+    last_activity = fields.Datetime("Last activity", readonly=True)
+    expires = fields.Datetime("Expires", readonly=True)
+    ip = fields.Char("IP address", readonly=True)
+    browser = fields.Char("Browser", readonly=True)
+    is_current = fields.Boolean("This browser", readonly=True)
+
+    @api.model
+    def rows_for(self, user):
+        """New rows for ``user``'s live sessions in this database (may raise
+        :class:`Unavailable`)."""
+        store = redis_store()
+        sessions = redis_call(store.user_sessions, self.env.cr.dbname, user.id)
+        now, mine = store.clock(), current_sid()
+        rows = self.browse()
+        for session in sessions:
+            info = session.login_info
+            rows |= self.create(
+                {
+                    "user_id": user.id,
+                    "short_id": session.sid[:SHORT_ID],
+                    "created": utc(session.created),
+                    "last_activity": utc(session.touched),
+                    "expires": utc(now + session.expires_in) if session.expires_in > 0 else False,
+                    "ip": info.get("ip"),
+                    "browser": info.get("browser"),
+                    "is_current": session.sid == mine,
+                }
+            )
+        return rows
+
+    @api.multi
+    def action_end(self):
+        """End these sessions on every node: their keys and index entries go."""
+        try:
+            store = redis_store()
+            for row in self:
+                check_may_manage(self.env, row.user_id)
+                if len(row.short_id or "") != SHORT_ID:
+                    continue  # not a row this model built: match nothing rather than everything
+                db, uid = self.env.cr.dbname, row.user_id.id
+                matches = [
+                    session.sid
+                    for session in redis_call(store.user_sessions, db, uid)
+                    if session.sid.startswith(row.short_id)
+                ]
+                if len(matches) == 1:  # gone already, or (never seen) ambiguous: nothing to end
+                    redis_call(store.delete_many, matches, [(db, uid)])
+        except Unavailable as error:
+            raise UserError(str(error))

@@ -1,0 +1,132 @@
+"""The two paths the addon answers itself, before Odoo looks for a session.
+
+``/session_redis/health`` is a readiness probe: a load balancer or an
+orchestrator asks it every few seconds, so it must cost no session, no
+cookie and no database. It sends one ``PING`` and answers 200 when Redis
+replies, 503 when it does not (within the client's socket time-out, as any
+request would). With sessions in files (``ODOO_SESSION_REDIS`` off) it
+answers 200 and says so: the node can serve its sessions, and turning
+Redis off to go back to files must not make every node unready.
+
+``/session_redis/metrics`` (off unless ``ODOO_SESSION_REDIS_METRICS``) is
+the Prometheus text of :mod:`.metrics`. It is for the monitoring system
+only: with ``ODOO_SESSION_REDIS_METRICS_TOKEN`` it wants that bearer token,
+without one it answers only requests sent from this machine straight to
+Odoo (see :func:`sent_from_loopback`).
+
+Nothing here knows Odoo: :mod:`.odoo_patch` puts :meth:`Probes.response_for`
+in front of Odoo's WSGI dispatch.
+"""
+
+import hmac
+import ipaddress
+import json
+import logging
+import time
+
+from werkzeug.wrappers import Response
+
+from . import metrics
+from .client import REDIS_ERRORS
+
+_logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/session_redis/health"
+METRICS_PATH = "/session_redis/metrics"
+
+# Headers a reverse proxy adds (WSGI names). Odoo's --proxy-mode takes the
+# client's address from X-Forwarded-For, which the client itself can write.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+NOT_CACHED = [("Cache-Control", "no-store")]
+
+
+class Probes(object):
+    """Answers the health and metrics paths.
+
+    :param client: the redis-py client; None when sessions are in files.
+    :param metrics_on: serve the metrics page.
+    :param token: the bearer token the metrics page wants; None: loopback only.
+    """
+
+    def __init__(self, client=None, metrics_on=False, token=None):
+        self.client = client
+        self.metrics_on = metrics_on
+        self.token = token
+
+    def response_for(self, environ):
+        """The response for a probe's path, None for any other request."""
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH:
+            return self.health()
+        if path == METRICS_PATH:
+            return self.metrics_page(environ)
+        return None
+
+    def health(self):
+        if self.client is None:
+            return json_response(200, {"status": "ok", "sessions": "files"})
+        started = time.monotonic()
+        try:
+            self.client.ping()
+        except REDIS_ERRORS as error:
+            _logger.warning("health probe: Redis unavailable: %s", error)
+            return json_response(503, {"status": "unavailable", "sessions": "redis", "redis": "unreachable"})
+        milliseconds = (time.monotonic() - started) * 1000
+        return json_response(
+            200,
+            {
+                "status": "ok",
+                "sessions": "redis",
+                "redis": "reachable",
+                "round_trip_ms": round(milliseconds, 3),
+            },
+        )
+
+    def metrics_page(self, environ):
+        if not self.metrics_on:
+            return text_response(404, "session_redis metrics are off (ODOO_SESSION_REDIS_METRICS)\n")
+        if self.token:
+            if not bearer_matches(environ.get("HTTP_AUTHORIZATION", ""), self.token):
+                _logger.warning("metrics refused to %s: missing or wrong token", environ.get("REMOTE_ADDR"))
+                response = text_response(401, "a bearer token is required\n")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="session_redis metrics"'
+                return response
+        elif not sent_from_loopback(environ):
+            _logger.warning("metrics refused to %s: not a loopback request", environ.get("REMOTE_ADDR"))
+            return text_response(403, "metrics are served to loopback addresses only (or set a token)\n")
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, content_type=content_type, headers=NOT_CACHED)
+
+
+def bearer_matches(authorization, token):
+    """Does the ``Authorization`` header carry ``Bearer <token>``? (in
+    constant time, so that the token cannot be guessed byte by byte)"""
+    scheme, _, given = authorization.strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def sent_from_loopback(environ):
+    """Was the request sent from this machine straight to Odoo?
+
+    A request carrying a forwarding header came through a proxy: refused,
+    whatever address it names. A proxy on the same machine connects from
+    127.0.0.1, so its peer address says nothing about the client; and with
+    ``--proxy-mode`` Odoo replaces that address with one taken from
+    ``X-Forwarded-For``.
+    """
+    if any(environ.get(header) for header in FORWARDING_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(environ.get("REMOTE_ADDR") or "")
+    except ValueError:  # a unix socket, say
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
+
+
+def json_response(status, document):
+    return Response(json.dumps(document), status=status, mimetype="application/json", headers=NOT_CACHED)
+
+
+def text_response(status, text):
+    return Response(text, status=status, mimetype="text/plain", headers=NOT_CACHED)
