@@ -62,9 +62,11 @@ UserSession = collections.namedtuple("UserSession", "sid created touched expires
 LOGIN_INFO = "session_redis_login"
 
 # What Odoo puts in every session by itself: a session with nothing else is
-# not worth a write (see RedisSessionStore.save). ``db`` and the context's
-# ``lang`` are derived from the request again whenever they are missing.
-ODOO_DEFAULT_KEYS = frozenset(["db", "uid", "login", "session_token", "context"])
+# not worth a write (see RedisSessionStore.save). ``db``, the context's
+# ``lang`` and the website's ``geoip`` are derived from the request again
+# whenever they are missing; any other key counts only with a value (the
+# website sets ``sale_order_id`` to None while there is no cart).
+ODOO_DERIVED_KEYS = frozenset(["db", "context", "geoip"])
 ODOO_DEFAULT_CONTEXT_KEYS = frozenset(["lang"])
 
 
@@ -630,10 +632,13 @@ class RedisSessionStore(SessionStore):
 
 def holds_only_odoo_defaults(session):
     """Does ``session`` hold nothing but what Odoo puts in every session
-    (no user, a database and language Odoo derives from the request again)?"""
-    if not ODOO_DEFAULT_KEYS.issuperset(session):
-        return False
-    if session.get("uid") or session.get("login") or session.get("session_token"):
+    (no user; a database, language and location Odoo derives from the
+    request again; keys without a value)?"""
+    if any(
+        value not in (None, False, "", {}, [])
+        for key, value in session.items()
+        if key not in ODOO_DERIVED_KEYS
+    ):
         return False
     context = session.get("context") or {}
     return isinstance(context, dict) and ODOO_DEFAULT_CONTEXT_KEYS.issuperset(context)

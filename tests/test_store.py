@@ -78,6 +78,7 @@ def test_session_expiration_attribute_wins(store, redis_client):
 @pytest.mark.parametrize("bad", [0, -5, "60", 1.5, True])
 def test_bad_session_expiration_falls_back_with_a_warning(store, redis_client, caplog, bad):
     session = store.new()
+    session["sale_order_id"] = 1
     session.expiration = bad
     store.save(session)
     assert 95 <= redis_client.ttl(store.key(session.sid)) <= 100
@@ -104,6 +105,8 @@ def test_an_unknown_well_formed_id_is_kept_for_an_empty_new_session(store):
     [
         ({}, False),
         ({"db": "prod", "context": {"lang": "fr_FR"}}, False),
+        ({"db": "prod", "geoip": {"country_code": "BE"}, "sale_order_id": None, "uid": False}, False),
+        ({"db": "prod", "sale_order_id": 0, "login": ""}, False),
         ({"db": "prod", "context": {"lang": "fr_FR", "tz": "Europe/Brussels"}}, True),
         ({"db": "prod", "sale_order_id": 7}, True),
         ({"db": "prod", "uid": 2, "login": "admin"}, True),
@@ -116,7 +119,7 @@ def test_a_session_never_stored_is_written_only_with_more_than_odoos_defaults(
     session.update(data)
     store.save(session)
     assert store.list() == ([session.sid] if written else [])
-    assert redis_client.dbsize() == int(written) + ("uid" in data)  # a user's index
+    assert redis_client.dbsize() == int(written) + bool(data.get("uid"))  # a user's index
 
 
 def test_a_stored_session_emptied_again_is_still_written(store, redis_client):
