@@ -8,25 +8,23 @@ web client ends is then checked on both nodes over HTTP.
 """
 
 import os
-import shutil
 import uuid
 
 import pytest
 import requests
 
+from tests.chrome import needs_browser
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401  (browser: a fixture)
+from tests.test_browser import browser  # noqa: F401  (browser: a fixture)
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("nginx") and CHROMIUM and CHROMEDRIVER),
-    reason="needs nginx, chromium and chromedriver (Debian: nginx chromium chromium-driver)",
-)
+pytestmark = needs_browser
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:60.0) Gecko/20100101 Firefox/60.0"
 SAFARI = (
@@ -161,7 +159,9 @@ def rows(driver, count, timeout=30, within=""):
         shown = [row.text for row in driver.find_elements(By.CSS_SELECTOR, selector) if row.is_displayed()]
         return (shown,) if len(shown) == count else None  # a tuple: an empty list is falsy
 
-    return WebDriverWait(driver, timeout).until(counted, "expected %d session rows" % count)[0]
+    # rows read while the list re-renders go stale: read them again
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(counted, "expected %d session rows" % count)[0]
 
 
 def click(driver, selector, timeout=30):
