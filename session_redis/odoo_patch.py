@@ -1,4 +1,4 @@
-"""The only module that touches Odoo: swap in the Redis session store.
+"""Where the addon hooks into Odoo: swap in the Redis session store.
 
 ``odoo.http.Root.session_store`` becomes a lazy property building a
 :class:`RedisSessionStore`, and Odoo's filesystem session garbage collector
