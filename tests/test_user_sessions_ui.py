@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.chrome import needs_browser
+from tests.chrome import needs_browser, submit_login_form
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
 from tests.test_browser import browser  # noqa: F401  (browser: a fixture)
@@ -21,7 +21,6 @@ from tests.test_browser import browser  # noqa: F401  (browser: a fixture)
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = needs_browser
@@ -123,14 +122,7 @@ def logged_in_on(nodes, session_id):
 
 def browser_log_in(driver, site_url, login, password, timeout=120):
     """Log in through the login form; return once the web client is up."""
-    driver.get(site_url + "/web/login")
-    form = WebDriverWait(driver, timeout).until(
-        lambda driver: driver.find_element(By.CSS_SELECTOR, "form.oe_login_form")
-    )
-    driver.find_element(By.ID, "login").send_keys(login)
-    driver.find_element(By.ID, "password").send_keys(password)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, timeout).until(staleness_of(form))
+    submit_login_form(driver, site_url, timeout, login=login, password=password)
     WebDriverWait(driver, timeout).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".o_user_menu"))
 
 
