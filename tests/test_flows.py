@@ -125,8 +125,11 @@ def screenshot(driver, flow, site):
     assert driver.save_screenshot(path)
 
 
-def check(site, outcome, failure):
-    """With the addon the flow is done; without, it stops at ``failure``."""
+def check(site, outcome, failure, driver, flow):
+    """With the addon the flow is done; without, it stops at ``failure``.
+    A flow that did not finish leaves a screenshot of where it stopped."""
+    if outcome != DONE:
+        screenshot(driver, flow, site)
     print("addon %s: %s" % ("on" if site.addon else "off", outcome))
     if site.addon:
         assert outcome == DONE
@@ -226,9 +229,7 @@ def discuss_flow(site, a, b):
 def test_discuss_direct_message_shows_in_real_time(site, browsers):
     a, b = browsers(), browsers()
     outcome = discuss_flow(site, a, b)
-    if outcome != DONE:
-        screenshot(a, "discuss", site)
-    check(site, outcome, "logged out")
+    check(site, outcome, "logged out", a, "discuss")
 
 
 # --- eCommerce ---------------------------------------------------------------
@@ -329,9 +330,7 @@ def shop_flow(site, driver):
 def test_anonymous_cart_survives_walk_restarts_and_checkout(site, browsers):
     driver = browsers()
     outcome = shop_flow(site, driver)
-    if outcome != DONE:
-        screenshot(driver, "shop", site)
-    check(site, outcome, "cart not kept")
+    check(site, outcome, "cart not kept", driver, "shop")
 
 
 # --- Portal ------------------------------------------------------------------
@@ -360,9 +359,7 @@ def portal_flow(site, driver):
 def test_portal_customer_sees_their_orders(site, browsers):
     driver = browsers()
     outcome = portal_flow(site, driver)
-    if outcome != DONE:
-        screenshot(driver, "portal", site)
-    check(site, outcome, "logged out")
+    check(site, outcome, "logged out", driver, "portal")
 
 
 # --- Live chat ---------------------------------------------------------------
@@ -428,6 +425,4 @@ def livechat_flow(site, visitor, operator):
 def test_live_chat_between_a_visitor_and_the_operator(site, browsers):
     visitor, operator = browsers(), browsers()
     outcome = livechat_flow(site, visitor, operator)
-    if outcome != DONE:
-        screenshot(operator, "livechat", site)
-    check(site, outcome, ("logged out", "no live chat button"))
+    check(site, outcome, ("logged out", "no live chat button"), operator, "livechat")
