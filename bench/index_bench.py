@@ -16,8 +16,8 @@ import time
 from benchlib import main_of, private_redis
 from odoo.http import OpenERPSession
 
-from session_redis.cli.operations import revoke_sessions
-from session_redis.store import RedisSessionStore
+from session_redis.core.jobs import revoke_sessions
+from session_redis.core.store import RedisSessionStore
 
 USER_SESSIONS = 5
 FILL_CHUNK = 50000

@@ -5,7 +5,7 @@ with OpenERPSession, four logged-in users in five), then copies them into
 a private Redis, emptied before each copy (after timing the reading and
 encoding alone, the floor of any copy): one ``SET`` per session and
 round trip, as a naive script would, and with
-``session_redis.migration.copy_fs_sessions`` (pipelined, streamed), each
+``session_redis.core.fs_sessions.copy_fs_sessions`` (pipelined, streamed), each
 with redis-py's pure-Python parser and, when ``parsers.py`` finds it, with
 hiredis. Prints sessions per second of each and their ratios, then the
 copy's tracemalloc peak on a tenth of the files and on all of them: a
@@ -27,8 +27,8 @@ from odoo.http import OpenERPSession
 from parsers import addon_client, measured_parsers
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from session_redis.migration import copy_fs_sessions, read_session_file, session_files
-from session_redis.store import RedisSessionStore, encode_with_times, ttl_for
+from session_redis.core.fs_sessions import copy_fs_sessions, read_session_file, session_files
+from session_redis.core.store import RedisSessionStore, encode_with_times, ttl_for
 
 
 def odoo_session_content(number):
@@ -75,7 +75,7 @@ def copy_one_at_a_time(folder, store):
     copied = 0
     for sid, path in session_files(folder):
         data = read_session_file(path)
-        ttl = ttl_for(data, store.expiration, store.expiration_anonymous)
+        ttl = ttl_for(data, store.logged_in_expiration(), store.expiration_anonymous)
         copied += bool(store.redis.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True))
     return copied
 

@@ -11,8 +11,8 @@ from redis._parsers import Encoder
 from redis.connection import HiredisRespSerializer, PythonRespSerializer, _HiredisParser, _RESP2Parser
 from redis.utils import HIREDIS_AVAILABLE
 
-from session_redis.client import make_client
-from session_redis.settings import load_settings
+from session_redis.core.client import make_client
+from session_redis.core.settings import load_settings
 
 REDIS_PY_VERSION = redis.__version__
 

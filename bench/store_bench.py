@@ -31,8 +31,8 @@ from odoo.http import OpenERPSession
 from parsers import REDIS_PY_VERSION, addon_client, hiredis_version, measured_parsers
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from session_redis.codec import decode_session
-from session_redis.store import RedisSessionStore, encode_with_times
+from session_redis.core.codec import decode_session
+from session_redis.core.store import RedisSessionStore, encode_with_times
 
 WEEK = 7 * 86400
 

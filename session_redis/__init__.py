@@ -1,5 +1,10 @@
 """Sessions in Redis, switched on when Odoo loads this server-wide addon
-(``--load=web,session_redis``); see :mod:`.activation`.
+(``--load=web,session_redis`` on Odoo 11, ``--load=base,web,session_redis``
+on 16 and later); see :mod:`.activation`.
+
+Two layers: :mod:`.core` knows Redis and no Odoo; :mod:`.odoo11` and
+:mod:`.odoo16` are the thin glue of each Odoo generation, chosen by
+:mod:`.series`.
 
 Activation waits for Odoo's ``post_load`` hook rather than the import: Odoo
 imports every addon that has a ``cli`` folder before it has read its

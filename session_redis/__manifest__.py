@@ -1,7 +1,7 @@
 {
     "name": "Sessions in Redis",
     "summary": "Share Odoo web sessions across servers by keeping them in Redis",
-    "version": "11.0.1.1.0",
+    "version": "1.2.0",
     "category": "Extra Tools",
     "license": "AGPL-3",
     "author": "session_redis developers",

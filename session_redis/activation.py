@@ -1,4 +1,5 @@
-"""Start-up: settings -> Redis client -> Odoo patch -> filesystem migration.
+"""Start-up: settings -> Redis client -> the running Odoo's glue ->
+filesystem migration.
 
 Runs once, when Odoo loads the server-wide addon (its ``post_load`` hook,
 after Odoo has read its configuration). Odoo catches ordinary exceptions of
@@ -12,11 +13,12 @@ tolerated (requests answer 503 until it is back).
 import logging
 import os
 
-from . import metrics, odoo_patch
-from .client import REDIS_ERRORS, make_client
-from .migration import copy_fs_sessions, purge_fs_sessions
-from .probes import METRICS_PATH, Probes
-from .settings import SettingError, describe, load_settings
+from . import series
+from .core import metrics
+from .core.client import REDIS_ERRORS, make_client
+from .core.fs_sessions import copy_fs_sessions, purge_fs_sessions
+from .core.probes import METRICS_PATH, Probes
+from .core.settings import SettingError, describe, load_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -35,14 +37,15 @@ def activate(environ=None):
 
 
 def _activate(environ):
-    settings = load_settings(environ, *odoo_patch.odoo_options())
+    glue = series.glue()
+    settings = load_settings(environ, *series.odoo_options())
     if not settings.enabled:
         _logger.info("off: web sessions stay in files (set ODOO_SESSION_REDIS=1 to use Redis)")
         if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
             _logger.warning("filesystem sessions neither copied nor purged: ODOO_SESSION_REDIS is off")
         if settings.metrics:
             _logger.warning("no metrics: ODOO_SESSION_REDIS is off")
-        odoo_patch.answer_probes(Probes())
+        glue.answer_probes(Probes())
         return None
 
     client = make_client(settings)
@@ -51,10 +54,10 @@ def _activate(environ):
         client.ping()
     except REDIS_ERRORS as error:
         _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
-    odoo_patch.use_redis_sessions(client, settings, start_metrics(settings))
-    odoo_patch.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
+    glue.use_redis_sessions(client, settings, start_metrics(settings))
+    glue.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
     if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
-        migrate(settings, odoo_patch.session_folder(), odoo_patch.make_store(client, settings))
+        migrate(settings, series.session_folder(), glue.make_store(client, settings))
     return settings
 
 
@@ -62,7 +65,7 @@ def start_metrics(settings):
     """The store's metrics observer, None (not counted) unless switched on."""
     if not settings.metrics:
         return None
-    observer = metrics.start(odoo_patch.metrics_folder(), odoo_patch.is_longpolling_process())
+    observer = metrics.start(series.metrics_folder(), series.is_gevent_process())
     access = "bearer token required" if settings.metrics_token else "loopback requests only"
     _logger.info("metrics on %s (%s)", METRICS_PATH, access)
     return observer
@@ -81,6 +84,8 @@ def migrate(settings, folder, store):
             result = copy_fs_sessions(folder, store)
         except REDIS_ERRORS as error:
             _logger.error("copying filesystem sessions failed, nothing purged: %s", error)
+            if series.stops_after_init():  # a deploy step: its script must see the failure
+                raise SystemExit("session_redis: copying filesystem sessions failed: %s" % error)
             return
         _logger.info(
             "copied %d filesystem sessions from %s to Redis; skipped %d already in Redis, "

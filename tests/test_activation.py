@@ -13,7 +13,7 @@ import pytest
 from odoo import http
 from odoo.addons.base.res.res_users import Users
 
-from session_redis import activation, odoo_patch
+from session_redis import activation, series
 
 
 def drop_root_file_access(command):
@@ -59,7 +59,7 @@ def odoo_in_this_process(monkeypatch, tmp_path):
     monkeypatch.setattr(http, "session_gc", http.session_gc)
     monkeypatch.setattr(http.OpenERPSession, "authenticate", http.OpenERPSession.authenticate)
     monkeypatch.setattr(Users, "write", Users.write)
-    os.makedirs(odoo_patch.session_folder(), exist_ok=True)
+    os.makedirs(series.session_folder(), exist_ok=True)
 
 
 def test_an_unexpected_error_inside_the_copy_stops_the_server_with_one_line(
@@ -84,7 +84,7 @@ def test_an_unexpected_error_inside_the_copy_stops_the_server_with_one_line(
 def test_redis_down_during_the_copy_keeps_the_files_and_the_redis_store(odoo_in_this_process, tmp_path):
     """The one failure start-up tolerates: Redis unreachable. Nothing is
     purged, and Odoo already uses the Redis store (503s until Redis is back)."""
-    folder = odoo_patch.session_folder()
+    folder = series.session_folder()
     kept = os.path.join(folder, "werkzeug_%s.sess" % ("a" * 40))
     with open(kept, "wb") as handle:
         pickle.dump({"uid": 2, "login": "admin"}, handle)

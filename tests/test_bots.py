@@ -9,8 +9,8 @@ import re
 import pytest
 import requests
 
-from session_redis.settings import load_settings
-from session_redis.store import session_key
+from session_redis.core.settings import load_settings
+from session_redis.core.layout import session_key
 
 # What crawlers and load-balancer probes ask for, without a cookie.
 COOKIELESS = [

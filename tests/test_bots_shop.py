@@ -10,7 +10,9 @@ import psycopg2
 import pytest
 import requests
 
-from session_redis.store import RedisSessionStore
+from odoo.http import OpenERPSession
+
+from session_redis.core.store import RedisSessionStore
 from tests.apps import PRODUCTS
 from tests.conftest import NodeFactory
 from tests.lb import lessc_bin_dir, path_with_lessc
@@ -49,7 +51,7 @@ def test_website_form_and_cart_work_for_a_visitor_whose_session_was_never_stored
 ):
     bin_dir = lessc_bin_dir()
     node = shop_nodes(redis=redis, env={"PATH": path_with_lessc(bin_dir)} if bin_dir else {})
-    store = RedisSessionStore(redis_client)
+    store = RedisSessionStore(redis_client, OpenERPSession)
     visitor = requests.Session()
     pages = [visitor.get(node.url + path, timeout=120) for path in ("/", "/shop", "/shop")]
     assert [page.status_code for page in pages] == [200, 200, 200]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from session_redis.client import make_client
-from session_redis.settings import load_settings
+from session_redis.core.client import make_client
+from session_redis.core.settings import load_settings
 from tests.servers import RedisServer, free_port
 
 

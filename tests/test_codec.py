@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict, ImmutableOrderedMultiDict, MultiDict, OrderedMultiDict
 
-from session_redis.codec import CorruptData, decode_session, encode_session
+from session_redis.core.codec import CorruptData, decode_session, encode_session
 
 
 def round_trip(value):

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 import requests
 
-from session_redis.store import session_key
+from session_redis.core.layout import session_key
 from tests.servers import OdooNode, drop_database
 
 DELAY = 5

@@ -8,7 +8,7 @@ import shlex
 import pytest
 import yaml
 
-from session_redis.settings import ENV_PREFIX, SPECS, env_name, load_settings
+from session_redis.core.settings import ENV_PREFIX, SPECS, env_name, load_settings
 from tests.servers import REPO
 
 DEPLOY = os.path.join(REPO, "deploy")

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from session_redis.store import session_key
+from session_redis.core.layout import session_key
 from tests.servers import RedisServer, free_port
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from session_redis.store import META, legacy_session_key, session_key
+from session_redis.core.layout import META, legacy_session_key, session_key
 from tests.servers import LAUNCHER, REPO
 
 

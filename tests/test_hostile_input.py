@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from odoo.http import OpenERPSession
 
-from session_redis.store import RedisSessionStore
+from session_redis.core.store import RedisSessionStore
 
 VALID = "0123456789abcdef" * 2 + "01234567"
 

@@ -16,7 +16,7 @@ import time
 import psycopg2
 import requests
 
-from session_redis.store import session_key
+from session_redis.core.layout import session_key
 from tests.apps import PRODUCTS
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 

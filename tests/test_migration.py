@@ -8,8 +8,9 @@ import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from session_redis.migration import copy_fs_sessions, purge_fs_sessions
-from session_redis.store import RedisSessionStore, legacy_session_key
+from session_redis.core.fs_sessions import copy_fs_sessions, purge_fs_sessions
+from session_redis.core.layout import legacy_session_key
+from session_redis.core.store import RedisSessionStore
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from session_redis import metrics
-from session_redis.probes import bearer_matches, sent_from_loopback
+from session_redis.core import metrics
+from session_redis.core.probes import bearer_matches, sent_from_loopback
 from tests.lb import Balancer
 from tests.servers import OdooNode, RedisServer, wait_until
 

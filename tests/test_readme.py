@@ -3,7 +3,7 @@
 import os
 import re
 
-from session_redis.settings import SPECS, conf_name, env_name
+from session_redis.core.settings import SPECS, conf_name, env_name
 from tests.servers import REPO
 
 

@@ -3,7 +3,7 @@ from the environment and from odoo.conf."""
 
 import pytest
 
-from session_redis.settings import (
+from session_redis.core.settings import (
     SPECS,
     STORE_FIELDS,
     SettingError,
@@ -120,7 +120,7 @@ def test_defaults_match_the_readme():
         socket_timeout=3.0,
         connect_timeout=2.0,
         prefix="",
-        expiration=7 * 24 * 3600,
+        expiration=None,
         expiration_anonymous=3 * 3600,
         sliding=True,
         touch_interval=60,
@@ -314,7 +314,7 @@ def test_masking_goes_by_the_kind_of_setting_not_by_words_in_its_source():
 
 
 def test_the_store_takes_its_parameters_and_their_defaults_from_the_settings():
-    from session_redis.store import RedisSessionStore
+    from session_redis.core.store import RedisSessionStore
 
     defaults = load_settings({})
     store = RedisSessionStore.from_settings(None, defaults)

@@ -7,16 +7,9 @@ import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import SessionStore
 
-from session_redis.codec import encode_session
-from session_redis.store import (
-    META,
-    RedisSessionStore,
-    RedisUnavailable,
-    body_of,
-    encode_with_times,
-    legacy_session_key,
-    session_key,
-)
+from session_redis.core.codec import encode_session
+from session_redis.core.layout import META, body_of, legacy_session_key, session_key
+from session_redis.core.store import RedisSessionStore, RedisUnavailable, encode_with_times
 from tests.servers import RedisServer
 
 SID = "a" * 40
@@ -29,7 +22,10 @@ def store(redis_client):
     )
 
 
-def test_is_a_werkzeug_store_of_odoo_sessions(store):
+def test_odoo11_glue_store_is_a_werkzeug_store_of_odoo_sessions(redis_client):
+    from session_redis.odoo11.store import Odoo11SessionStore
+
+    store = Odoo11SessionStore(redis_client, session_class=OpenERPSession)
     assert isinstance(store, SessionStore)
     session = store.new()
     assert isinstance(session, OpenERPSession) and session.new
@@ -490,15 +486,15 @@ def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis
     assert store.get(present).login == "newer" and store.get(SID).login == "admin"
     assert (
         store.get(fresh).uid == 3
-        and store.expiration - 5 <= redis_client.ttl(store.key(fresh)) <= store.expiration
+        and store.logged_in_expiration() - 5 <= redis_client.ttl(store.key(fresh)) <= store.logged_in_expiration()
     )
     assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]
 
 
 def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_client):
-    from session_redis.store_api import README_SECTION, NotOfferedByRedisStore
+    from session_redis.core.store_api import README_SECTION, NotOfferedByRedisStore
 
-    store = RedisSessionStore(redis_client, path="/some/folder")
+    store = RedisSessionStore(redis_client, OpenERPSession, path="/some/folder")
     with pytest.raises(NotOfferedByRedisStore) as raised:
         store.get_session_filename("a" * 40)
     assert isinstance(raised.value, NotImplementedError)
@@ -507,7 +503,7 @@ def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_clie
 
 
 def test_activity_record_belongs_to_the_user_who_made_it(redis_client):
-    store = RedisSessionStore(redis_client, expiration=1000, clock=lambda: 500.0)
+    store = RedisSessionStore(redis_client, OpenERPSession, expiration=1000, clock=lambda: 500.0)
     session = store.new()
     session["uid"] = 7
     assert store.last_activity(session) is None

@@ -8,7 +8,8 @@ from odoo.http import OpenERPSession
 from redis import Redis
 from redis.connection import Connection, ConnectionPool
 
-from session_redis.store import LOGIN_INFO, RedisSessionStore, legacy_session_key
+from session_redis.core.layout import legacy_session_key
+from session_redis.core.store import LOGIN_INFO, RedisSessionStore
 from tests.servers import wait_until
 from tests.test_store import Clock
 

@@ -4,7 +4,9 @@ archived user) ends the user's other sessions in Redis at once."""
 
 import requests
 
-from session_redis.store import LOGIN_INFO, RedisSessionStore
+from odoo.http import OpenERPSession
+
+from session_redis.core.store import LOGIN_INFO, RedisSessionStore
 
 
 def call(node, sid, model, method, args, kwargs=None):
@@ -47,7 +49,7 @@ def test_each_login_is_indexed_with_its_address_and_browser(odoo_nodes, redis_cl
         "ann",
         browser="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/119.0 Safari/537.36",
     )
-    store = RedisSessionStore(redis_client)
+    store = RedisSessionStore(redis_client, OpenERPSession)
     listed = {session.sid: session.login_info for session in store.user_sessions(a.database, uid)}
     assert listed == {
         on_a: {"ip": "127.0.0.1", "browser": "firefox 120.0 on linux"},
@@ -61,7 +63,7 @@ def test_a_new_password_ends_the_users_other_sessions_at_once(odoo_nodes, redis_
     admin = a.login()
     uid = new_user(a, admin, "bob")
     changing, *others = [log_in(node, "bob", "bob") for node in (a, b, b)]
-    store = RedisSessionStore(redis_client)
+    store = RedisSessionStore(redis_client, OpenERPSession)
 
     result = b.json(
         "/web/session/change_password",

@@ -32,14 +32,12 @@ import odoo.service.db
 import odoo.sql_db
 import psycopg2
 from odoo.cli import Command
-from odoo.http import OpenERPSession
-from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from .. import odoo_patch
-from ..client import REDIS_ERRORS, make_client
-from ..migration import copy_fs_sessions, purge_fs_sessions, session_files
-from ..settings import SettingError, describe, load_settings
-from . import operations
+from .. import series
+from ..core import jobs as operations
+from ..core.client import REDIS_ERRORS, make_client
+from ..core.fs_sessions import copy_fs_sessions, purge_fs_sessions, session_files
+from ..core.settings import SettingError, describe, load_settings
 from .progress import Progress
 
 PROG = "odoo session_redis"
@@ -210,7 +208,7 @@ def read_settings(options):
     if odoo_args:
         odoo.tools.config._parse_config(odoo_args)
     try:
-        return load_settings(os.environ, *odoo_patch.odoo_options())
+        return load_settings(os.environ, *series.odoo_options())
     except SettingError as error:
         raise Failure(str(error))
 
@@ -223,7 +221,7 @@ def open_store(settings):
     except REDIS_ERRORS as error:
         raise Failure("cannot reach Redis (%s): %s" % (describe(settings), error))
     try:
-        return odoo_patch.make_store(client, settings)
+        return series.glue().make_store(client, settings)
     except (OSError, AssertionError) as error:  # Odoo asserts its session folder is writable
         raise Failure("Odoo's session folder is not usable (choose another --data-dir): %s" % error)
 
@@ -329,7 +327,7 @@ def run_export_fs(options):
     folder = sessions_dir(options)
     store = open_store(settings)
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    files = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    files = series.glue().filesystem_store(folder)
     say("Redis: %s" % describe(settings))
     with Progress("sessions read") as progress:
         result = operations.export_sessions(store, files, overwrite=options.overwrite, progress=progress)

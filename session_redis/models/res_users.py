@@ -44,7 +44,6 @@ class Users(models.Model):
             user.session_redis_session_ids = sessions
             user.session_redis_status = status
 
-    @api.multi
     def action_session_redis_logout_everywhere(self):
         """End every session of these users, on every node. A manager's own
         current session is kept: the browser that clicks stays logged in."""
@@ -52,7 +51,6 @@ class Users(models.Model):
             raise AccessError(_("Only managers of users may log a user out everywhere."))
         self._session_redis_end(keep=current_sid())
 
-    @api.multi
     def action_session_redis_logout_others(self):
         """End the user's sessions other than the current one, then show
         Preferences again (a button in a dialog closes it otherwise)."""

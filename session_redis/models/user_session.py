@@ -18,8 +18,8 @@ import logging
 from odoo import _, api, fields, http, models
 from odoo.exceptions import AccessError, UserError
 
-from ..client import REDIS_ERRORS
-from ..store import RedisSessionStore
+from .. import series
+from ..core.client import REDIS_ERRORS
 
 _logger = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ class Unavailable(Exception):
 
 def redis_store():
     """The Redis session store of this server, or :class:`Unavailable`."""
-    store = http.root.session_store
-    if not isinstance(store, RedisSessionStore):
+    store = series.redis_store()
+    if store is None:
         raise Unavailable(
             _(
                 "Sessions are not kept in Redis on this server (session_redis is not loaded "
@@ -110,7 +110,6 @@ class UserSession(models.TransientModel):
             )
         return rows
 
-    @api.multi
     def action_end(self):
         """End these sessions on every node: their keys and index entries go."""
         try:

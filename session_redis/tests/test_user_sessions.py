@@ -11,7 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import common
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from ..store import LOGIN_INFO, RedisSessionStore
+from ..core.store import LOGIN_INFO, RedisSessionStore
 
 
 def closed_port():

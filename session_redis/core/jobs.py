@@ -1,6 +1,6 @@
 """The operator jobs on the stored sessions, with no Odoo in sight.
 
-Each function takes a :class:`~session_redis.store.RedisSessionStore` and
+Each function takes a :class:`~session_redis.core.store.RedisSessionStore` and
 goes through its bulk methods, the one place that knows the session keys:
 they are found with SCAN, never KEYS (which blocks Redis on a big keyspace),
 on every master of a Cluster, and read or deleted in pipelined batches: one
@@ -17,11 +17,10 @@ handled so far, after each batch.
 import collections
 import os
 
-from ..codec import CorruptData, decode_session
-from ..migration import CopyResult, read_session_file, session_files
-from ..store import META, owner_of
+from .batches import BATCH, batches
+from .fs_sessions import CopyResult, read_session_file, session_files
+from .store import decoded, owner_of
 
-BATCH = 500
 HOUR = 3600
 DAY = 24 * HOUR
 
@@ -37,26 +36,11 @@ def _no_progress(count):
     pass
 
 
-def batches(items, size=BATCH):
-    """Lists of at most ``size`` items, so that memory stays flat."""
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _decoded(raw):
-    """The session dict without the addon's metadata; None if unreadable."""
-    try:
-        data = decode_session(raw)
-    except CorruptData:
-        return None
-    data.pop(META, None)
-    return data
+def _data(raw):
+    """The session dict of stored bytes, without the addon's times; None if
+    gone or unreadable."""
+    item = decoded(raw)
+    return item[0] if item else None
 
 
 def ttl_bucket(ttl):
@@ -86,7 +70,7 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
             if raw is None:  # expired between SCAN and GET
                 continue
             stats["sessions"] += 1
-            data = _decoded(raw)
+            data = _data(raw)
             if data is None:
                 stats["unreadable"] += 1
             elif data.get("uid"):
@@ -127,7 +111,7 @@ def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
 
 def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_progress):
     """Write the prefix's sessions as Odoo's session files through ``fs_store``
-    (werkzeug's FilesystemSessionStore with Odoo's session class).
+    (Odoo's own filesystem store, with its session class).
 
     A file already there is kept unless ``overwrite``: it may be newer than
     Redis's copy if filesystem nodes already run.
@@ -137,7 +121,7 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
         for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs])):
             if raw is None:
                 continue
-            data = _decoded(raw)
+            data = _data(raw)
             if data is None:
                 unreadable += 1
                 continue
@@ -165,7 +149,7 @@ def revoke_sessions(
     revoked = scanned = 0
     for pairs in batches(store.scan(), batch):
         sessions = [
-            (sid, _decoded(raw))
+            (sid, _data(raw))
             for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
         ]
         doomed = [(sid, data) for sid, data in sessions if everything or _belongs_to(data, login, db)]

@@ -109,7 +109,7 @@ def _multiprocess_mode():
 
 
 class PrometheusMetrics(object):
-    """The store's observer (see :class:`session_redis.store.Unmetered`)
+    """The store's observer (see :class:`session_redis.core.store.Unmetered`)
     counting into Prometheus counters and a latency histogram."""
 
     def __init__(self):

@@ -26,6 +26,9 @@ CERT_REQS = ("required", "optional", "none")
 MINUTE = 60
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
+# A logged-in session's lifetime when ODOO_SESSION_REDIS_EXPIRATION is not
+# set and Odoo has no setting of its own (Odoo's SESSION_LIFETIME, 7 days).
+DEFAULT_EXPIRATION = 7 * DAY
 
 
 class SettingError(ValueError):
@@ -176,7 +179,7 @@ SPECS = [
     ("socket_timeout", "SOCKET_TIMEOUT", parse_timeout, 3.0),
     ("connect_timeout", "CONNECT_TIMEOUT", parse_timeout, 2.0),
     ("prefix", "PREFIX", parse_text, ""),
-    ("expiration", "EXPIRATION", parse_seconds, 7 * DAY),
+    ("expiration", "EXPIRATION", parse_seconds, None),
     ("expiration_anonymous", "EXPIRATION_ANONYMOUS", parse_seconds, 3 * HOUR),
     ("sliding", "SLIDING", parse_flag, True),
     ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
@@ -282,11 +285,12 @@ def describe(settings):
     if settings.ssl and not (settings.url or "").startswith("rediss://"):
         where += " (TLS)"
     lifetime = ", max lifetime %ds" % settings.max_lifetime if settings.max_lifetime else ""
-    return "%s, prefix %r, %s expiration %ds, anonymous %ds%s" % (
+    expiration = "%ds" % settings.expiration if settings.expiration else "Odoo's"
+    return "%s, prefix %r, %s expiration %s, anonymous %ds%s" % (
         where,
         settings.prefix,
         "idle" if settings.sliding else "fixed",
-        settings.expiration,
+        expiration,
         settings.expiration_anonymous,
         lifetime,
     )

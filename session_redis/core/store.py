@@ -1,53 +1,66 @@
-"""RedisSessionStore: werkzeug's SessionStore API on top of Redis.
+"""RedisSessionStore: Odoo's session-store API on top of Redis, knowing no Odoo.
 
-Each session is one Redis string ``session:<sid>`` (``session:<prefix>:<sid>``
-with a prefix) holding JSON (see :mod:`codec`), written together with its
-time-to-live in a single ``SET ... EX`` so that no key ever lives without
-one. Redis expires the keys: there is nothing to garbage-collect.
+Each session is one Redis string (see :mod:`.layout` for every key) holding
+JSON (see :mod:`.codec`), written together with its time-to-live in a
+single ``SET ... EX`` so that no key ever lives without one. Redis expires
+the keys: there is nothing to garbage-collect.
 
-This class is the one place that knows those key names and writes them: the
-start-up migration and the operator command go through its bulk methods
+This class is the one place that reads and writes those keys: the start-up
+migration and the operator jobs go through its bulk methods
 (:meth:`~RedisSessionStore.scan`, :meth:`~RedisSessionStore.add_many`,
 :meth:`~RedisSessionStore.delete_many`, ...). A prefixed session may still
-live under the key of the older camptocamp module (``session::<prefix>:<sid>``):
-it is read from there, moved on its next save, and every way a session ends
-deletes both keys.
+live under the key of the older camptocamp module: it is read from there,
+moved on its next save, and every way a session ends deletes both keys.
 
-One Redis command per request: Odoo 11 marks the session modified on almost
-every request, so the store remembers what it read and skips a save that
-would write the same bytes. With sliding expiry the idle timeout is pushed
-back by such a rewrite at most once per touch interval, timestamped in the
-value itself (``_session_redis``: created, touched) so that no extra TTL
-command is needed to know when.
+One Redis command per request: the store remembers what it read and skips
+a save that would write the same bytes. With sliding expiry the idle
+timeout is pushed back by such a rewrite at most once per touch interval,
+timestamped in the value itself so that no extra TTL command is needed.
 
-Usage::
+The session class and its "please save me" flag are the caller's: each
+Odoo generation's glue (``session_redis.odoo11``, ``session_redis.odoo16``)
+subclasses this store with its own. Usage::
 
-    store = RedisSessionStore(redis_client, session_class=OpenERPSession,
-                              prefix="shop", expiration=7 * 86400,
-                              expiration_anonymous=3 * 3600)
+    store = RedisSessionStore(redis_client, session_class=Session,
+                              prefix="shop", expiration=7 * 86400)
     session = store.get(sid)      # a new session if sid is unknown or bad
     store.save(session)
 """
 
 import collections
+import hashlib
 import logging
+import os
 import re
 import time
 
-from werkzeug.contrib.sessions import SessionStore
 from werkzeug.exceptions import ServiceUnavailable
 
+from .batches import BATCH, batches
 from .client import REDIS_ERRORS
 from .codec import CorruptData, decode_session, encode_session
-from .settings import DEFAULTS, STORE_FIELDS
+from .layout import (
+    META,
+    activity_key,
+    body_of,
+    device_index_key,
+    glob_escape,
+    keys_of,
+    legacy_session_key,
+    session_key,
+    times_of,
+    user_index_key,
+    with_times,
+)
+from .settings import DEFAULTS, DEFAULT_EXPIRATION, STORE_FIELDS
 from .store_api import NotOfferedByRedisStore
 
 _logger = logging.getLogger(__name__)
 
-# werkzeug's own pattern ends with "$", which also accepts a trailing newline.
-SESSION_ID = re.compile(r"[a-f0-9]{40}")
+# Session ids as Odoo 11 to 17 make them (werkzeug's own pattern ends with
+# "$", which also accepts a trailing newline: ids are always fullmatched).
+HEX_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
-META = "_session_redis"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
@@ -63,10 +76,11 @@ LOGIN_INFO = "session_redis_login"
 
 # What Odoo puts in every session by itself: a session with nothing else is
 # not worth a write (see RedisSessionStore.save). ``db``, the context's
-# ``lang`` and the website's ``geoip`` are derived from the request again
-# whenever they are missing; any other key counts only with a value (the
-# website sets ``sale_order_id`` to None while there is no cart).
-ODOO_DERIVED_KEYS = frozenset(["db", "context", "geoip"])
+# ``lang`` and the website's ``geoip`` (``_geoip`` from Odoo 16 on) are
+# derived from the request again whenever they are missing; any other key
+# counts only with a value (the website sets ``sale_order_id`` to None while
+# there is no cart; Odoo 18 starts every session with an empty ``_trace``).
+ODOO_DERIVED_KEYS = frozenset(["db", "context", "geoip", "_geoip"])
 ODOO_DEFAULT_CONTEXT_KEYS = frozenset(["lang"])
 
 
@@ -109,40 +123,12 @@ class RedisUnavailable(ServiceUnavailable):
     description = "Sessions are temporarily unavailable. Please try again in a moment."
 
 
-def session_key(sid, prefix=""):
-    """The Redis key of session ``sid``: ``session:[<prefix>:]<sid>``."""
-    return "session:%s:%s" % (prefix, sid) if prefix else "session:%s" % sid
-
-
-def legacy_session_key(sid, prefix):
-    """Where camptocamp's session_redis kept a prefixed session."""
-    return "session::%s:%s" % (prefix, sid)
-
-
-def user_index_key(db, uid, prefix=""):
-    """The Redis set of the ids of user ``uid``'s sessions in database ``db``.
-
-    ``session:`` like the sessions (an ACL user for ``session:*`` reaches
-    it), and never ending in a session id, so no scan takes it for one.
-    """
-    return "session:%suser:%d:%s" % (prefix + ":" if prefix else "", uid, db)
-
-
 def owner_of(data):
     """``(db, uid)`` of a logged-in session, None for an anonymous one."""
     uid, db = data.get("uid"), data.get("db")
     if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0 and isinstance(db, str) and db:
         return db, uid
     return None
-
-
-def keys_of(sid, prefix=""):
-    """Every key session ``sid`` may live under: the documented one and,
-    with a prefix, the older module's (without one both were the same)."""
-    keys = [session_key(sid, prefix)]
-    if prefix:
-        keys.append(legacy_session_key(sid, prefix))
-    return keys
 
 
 def ttl_for(session, expiration, expiration_anonymous):
@@ -156,35 +142,22 @@ def ttl_for(session, expiration, expiration_anonymous):
     return expiration if session.get("uid") else expiration_anonymous
 
 
-def with_times(body, created, touched):
-    """Stored bytes: the session's canonical JSON ``body`` with the times
-    appended as its last member, so that :func:`body_of` can cut them off
-    again and a save can compare bodies without encoding twice."""
-    times = '"%s":{"created":%r,"touched":%r}}' % (META, round(created, 3), round(touched, 3))
-    return body[:-1] + (b"," if body != b"{}" else b"") + times.encode("ascii")
-
-
-def body_of(raw):
-    """The body :func:`with_times` was given, or None for a value written
-    otherwise (by the older module, say): such a value is always rewritten."""
-    cut = raw.rfind(b'"%s":{' % META.encode("ascii"))
-    if cut < 1 or raw[cut - 1 : cut] not in (b",", b"{"):
-        return None
-    return raw[: cut - 1] + b"}" if raw[cut - 1 : cut] == b"," else b"{}"
-
-
 def encode_with_times(data, created, touched):
     """The stored bytes of session ``data``."""
     return with_times(encode_session(data), created, touched)
 
 
-class RedisSessionStore(SessionStore):
+
+
+class RedisSessionStore(object):
     """Sessions in Redis.
 
     :param redis: a redis-py client (plain, Sentinel master or Cluster).
-    :param session_class: the session class (Odoo's ``OpenERPSession``).
+    :param session_class: the session class, called as
+        ``session_class(data, sid, new)``.
     :param prefix: optional namespace inside the ``session:`` keys.
-    :param expiration: seconds a logged-in session lives (idle, if sliding).
+    :param expiration: seconds a logged-in session lives (idle, if sliding);
+        None: :meth:`default_expiration` (7 days unless the glue knows better).
     :param expiration_anonymous: the same for a session without user.
     :param sliding: push the expiry back while the session is used.
     :param touch_interval: push it back at most this often (seconds); never
@@ -195,7 +168,16 @@ class RedisSessionStore(SessionStore):
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
+
+    Subclasses say what their sessions look like: :attr:`id_pattern` and
+    :meth:`generate_key` (the ids), :attr:`save_flag` (the attribute that
+    makes the caller save a session), :attr:`identifier_length` (Odoo 18+:
+    the leading part of an id that names a device, indexed; 0: none).
     """
+
+    id_pattern = HEX_ID
+    save_flag = "modified"
+    identifier_length = 0
 
     def __init__(
         self,
@@ -212,8 +194,8 @@ class RedisSessionStore(SessionStore):
         clock=time.time,
         metrics=None,
     ):
-        super(RedisSessionStore, self).__init__(session_class)
         self.redis = redis
+        self.session_class = session_class
         self.prefix = prefix
         self.expiration = expiration
         self.expiration_anonymous = expiration_anonymous
@@ -227,22 +209,45 @@ class RedisSessionStore(SessionStore):
 
     @classmethod
     def from_settings(cls, redis, settings, session_class=None, path=None, metrics=None):
-        """The store that :class:`~session_redis.settings.Settings` describe."""
+        """The store that :class:`~session_redis.core.settings.Settings` describe."""
         options = {field: getattr(settings, field) for field in STORE_FIELDS}
         return cls(redis, session_class=session_class, path=path, metrics=metrics, **options)
+
+    def logged_in_expiration(self):
+        """Seconds a logged-in session lives: the setting, else the default."""
+        return self.expiration or self.default_expiration()
+
+    def default_expiration(self):
+        """Without ``ODOO_SESSION_REDIS_EXPIRATION``: Odoo's own lifetime
+        where the glue can read it, 7 days here."""
+        return DEFAULT_EXPIRATION
+
+    # --- the session-store API Odoo calls ---
 
     def key(self, sid):
         return session_key(sid, self.prefix)
 
     def is_valid_key(self, key):
-        return isinstance(key, str) and SESSION_ID.fullmatch(key) is not None
+        return isinstance(key, str) and self.id_pattern.fullmatch(key) is not None
+
+    def generate_key(self, salt=None):
+        """A new random session id (40 hex characters, as werkzeug's)."""
+        return hashlib.sha1(os.urandom(32)).hexdigest()
+
+    def new(self):
+        """A new, empty session with a new id."""
+        return self.session_class({}, self.generate_key(), True)
+
+    def save_if_modified(self, session):
+        if getattr(session, self.save_flag, False):
+            self.save(session)
 
     def get(self, sid):
         """The stored session ``sid``; for an id that is well formed but not
         stored (expired, or never saved because it held nothing but Odoo's
         defaults), an empty session that keeps the id, as Odoo's own store
         does: the CSRF token of a form is derived from it. Such a session is
-        ``new``, and a login on it always gets a new id (see odoo_patch)."""
+        new, and a login on it always gets a new id (see the glue)."""
         if not self.is_valid_key(sid):
             self.metrics.load("refused")
             return self.new()
@@ -262,8 +267,8 @@ class RedisSessionStore(SessionStore):
             return self.new()
         try:
             data = decode_session(raw)
-            created, touched = _times(data.pop(META, None))
-        except CorruptData as error:
+            created, touched = times_of(data.pop(META, None))
+        except (CorruptData, ValueError) as error:
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
             self.metrics.load("refused")
             return self.new()
@@ -274,15 +279,19 @@ class RedisSessionStore(SessionStore):
             return self.new()
         session = self.session_class(data, sid, False)
         _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data)))
-        # Modified makes Odoo call save(), which rewrites the session. A value
-        # without times (the older module's) is rewritten at once, so that its
-        # lifetime is counted from now on rather than from every read.
+        # The save flag makes Odoo call save(), which rewrites the session. A
+        # value without times (the older module's) is rewritten at once, so
+        # that its lifetime is counted from now on rather than from every read.
         if not created or self._touch_due(touched, now, self._expiration(session)):
-            session.modified = True
+            setattr(session, self.save_flag, True)
         self.metrics.load("hit")
         return session
 
     def save(self, session):
+        if not self.is_valid_key(session.sid):
+            # Odoo 16+ puts the cookie's id back on the session it gets,
+            # whatever that id is: it never becomes a key
+            session.sid = self.generate_key()
         now = self.clock()
         loaded = _loaded(session)
         created = loaded.created if loaded else now
@@ -316,9 +325,9 @@ class RedisSessionStore(SessionStore):
         _remember(session, Loaded(session.sid, body, created, now, False, owner))
 
     def delete(self, session):
-        """End the session: delete every key it may live under, and its entry
-        in its user's index (the owner it was loaded with: a logout empties
-        the session before Odoo deletes it)."""
+        """End the session: delete every key it may live under, and its
+        entries in the indexes (the owner it was loaded with: a logout
+        empties the session before Odoo deletes it)."""
         loaded = _loaded(session)
         self._end([(session.sid, loaded.owner if loaded else owner_of(session))])
 
@@ -327,16 +336,62 @@ class RedisSessionStore(SessionStore):
         included (SCAN, never KEYS)."""
         return sorted({sid for sid, _key in self.scan()})
 
-    # --- bulk operations: the migration and the operator command ---
+    # --- devices (Odoo 18+): the sessions of an identifier, through its index ---
+
+    def is_identifier(self, identifier):
+        """Is ``identifier`` the leading part of an id of this store's kind?"""
+        length = self.identifier_length
+        return (
+            bool(length)
+            and isinstance(identifier, str)
+            and len(identifier) == length
+            and self.id_pattern.fullmatch(identifier + "A" * length) is not None
+        )
+
+    def identifier_sessions(self, identifiers):
+        """``{identifier: {sid: data}}`` of the stored sessions of each valid
+        identifier, found through the device index: two round trips, whatever
+        the size of the keyspace. Invalid identifiers are left out."""
+        wanted = sorted({item for item in identifiers if self.is_identifier(item)})
+        if not wanted:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for identifier in wanted:
+            pipe.smembers(device_index_key(identifier, self.prefix))
+        members = []
+        for identifier, found in zip(wanted, pipe.execute()):
+            for sid in sorted(item.decode("utf-8", "replace") for item in found):
+                if sid.startswith(identifier) and self.is_valid_key(sid):
+                    members.append((identifier, sid))
+        result = {identifier: {} for identifier in wanted}
+        for (identifier, sid), data in zip(members, self._live([sid for _identifier, sid in members])):
+            if data is not None:
+                result[identifier][sid] = data
+        return result
+
+    def end_identifiers(self, identifiers):
+        """End every session of these device identifiers and drop their
+        index; return how many sessions were stored. Invalid identifiers end
+        nothing. Three round trips."""
+        found = self.identifier_sessions(identifiers)
+        sessions = [(sid, owner_of(data)) for live in found.values() for sid, data in live.items()]
+        extra = [device_index_key(identifier, self.prefix) for identifier in found]
+        return self._end(sessions, action=None, extra_keys=extra)
+
+    def missing_identifiers(self, identifiers):
+        """The valid identifiers none of whose sessions is stored."""
+        return {identifier for identifier, live in self.identifier_sessions(identifiers).items() if not live}
+
+    # --- bulk operations: the migration and the operator jobs ---
 
     def scan(self):
         """Yield ``(sid, key)`` once for every key holding a session of this
         prefix: documented keys first, then the older module's.
 
-        Without a prefix, ``session:*`` also matches other prefixes' keys:
-        only keys ending in a well-formed session id right after the start
-        are kept. SCAN may return a key twice while Redis resizes its tables:
-        the keys seen are remembered (as 20 bytes of binary id) so that every
+        Without a prefix, ``session:*`` also matches other prefixes' keys
+        and the index keys: only keys ending in a well-formed session id
+        right after the start are kept. SCAN may return a key twice while
+        Redis resizes its tables: the keys seen are remembered so that every
         count is exact. A Cluster client scans every master.
         """
         starts = [self.key("")]
@@ -346,8 +401,8 @@ class RedisSessionStore(SessionStore):
             seen = set()
             for key in self.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
                 sid = key.decode("utf-8", "replace")[len(start) :]
-                if self.is_valid_key(sid) and bytes.fromhex(sid) not in seen:
-                    seen.add(bytes.fromhex(sid))
+                if self.is_valid_key(sid) and sid not in seen:
+                    seen.add(sid)
                     yield sid, key
 
     def values(self, keys, ttl=False, memory=False):
@@ -386,15 +441,19 @@ class RedisSessionStore(SessionStore):
 
     def add_many(self, sessions):
         """Store sessions given as ``(sid, data)`` that are not stored yet
-        (under any of their keys), each with its time-to-live; a session
-        already in Redis is newer and kept. Return, for each session, True
-        if written, False if already stored, None if over ``max_size``.
-        One round trip, two with a prefix (the older keys are checked first).
+        (under any of their keys), each with its time-to-live, and register
+        the logged-in ones in their indexes; a session already in Redis is
+        newer and kept. Return, for each session, True if written, False if
+        already stored, None if over ``max_size`` or not a valid id. One
+        round trip, two with a prefix (the older keys are checked first).
         """
         now = self.clock()
-        results, pending = [], []  # pending: (index in results, sid, raw, ttl)
+        results, pending = [], []  # pending: (index in results, sid, raw, ttl, owner)
         for sid, data in sessions:
             raw = encode_with_times(data, now, now)
+            if not self.is_valid_key(sid):
+                results.append(None)
+                continue
             if len(raw) > self.max_size:
                 _logger.warning(
                     "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
@@ -404,21 +463,25 @@ class RedisSessionStore(SessionStore):
                 )
                 results.append(None)
                 continue
-            pending.append(
-                (len(results), sid, raw, ttl_for(data, self.expiration, self.expiration_anonymous))
-            )
+            ttl = ttl_for(data, self.logged_in_expiration(), self.expiration_anonymous)
+            pending.append((len(results), sid, raw, ttl, owner_of(data)))
             results.append(False)
         if self.prefix and pending:
             pipe = self.redis.pipeline(transaction=False)
-            for _index, sid, _raw, _ttl in pending:
+            for _index, sid, _raw, _ttl, _owner in pending:
                 pipe.exists(legacy_session_key(sid, self.prefix))
             pending = [write for write, present in zip(pending, pipe.execute()) if not present]
         if pending:
             pipe = self.redis.pipeline(transaction=False)
-            for _index, sid, raw, ttl in pending:
+            for _index, sid, raw, ttl, _owner in pending:
                 pipe.set(self.key(sid), raw, ex=ttl, nx=True)
-            for (index, _sid, _raw, _ttl), written in zip(pending, pipe.execute()):
-                results[index] = bool(written)
+            written = pipe.execute()
+            pipe = self.redis.pipeline(transaction=False)
+            for (index, sid, _raw, ttl, owner), done in zip(pending, written):
+                results[index] = bool(done)
+                if done and owner:
+                    self._index(pipe, sid, owner, ttl)
+            pipe.execute()
         return results
 
     def too_large(self, data):
@@ -448,11 +511,11 @@ class RedisSessionStore(SessionStore):
         for sid, start in zip(sids, range(0, len(rows), step)):
             # the documented key, else the older module's (until its next save moves it)
             raw, ttl = next((row for row in rows[start : start + step] if row[0] is not None), (None, -2))
-            data = _readable(raw)
-            if data is None or owner_of(data) != (db, uid):
+            item = decoded(raw)
+            if item is None or owner_of(item[0]) != (db, uid):
                 ended.append(sid)
                 continue
-            created, touched = _times(data.pop(META, None))
+            data, created, touched = item
             found.append(UserSession(sid, created, touched, ttl, data.get(LOGIN_INFO) or {}))
         if ended:
             self.redis.srem(index, *ended)
@@ -466,33 +529,25 @@ class RedisSessionStore(SessionStore):
         doomed = [sid for sid in sids if sid != keep]
         return self._end([(sid, (db, uid)) for sid in doomed], action=None)
 
-    def rebuild_index(self, batch=1000, progress=None):
-        """Register every logged-in session of this prefix in its user's
-        index (sessions written before the index existed, or by the older
+    def rebuild_index(self, batch=BATCH, progress=None):
+        """Register every logged-in session of this prefix in its indexes
+        (sessions written before the indexes existed, or by the older
         module); return ``(sessions indexed, users)``."""
         indexed, users = 0, set()
-        pending = []
-        for item in self.scan():
-            pending.append(item)
-            if len(pending) >= batch:
-                indexed += self._index_batch(pending, users)
-                pending = []
-                if progress:
-                    progress(indexed)
-        if pending:
-            indexed += self._index_batch(pending, users)
+        for pairs in batches(self.scan(), batch):
+            indexed += self._index_batch(pairs, users)
+            if progress:
+                progress(indexed)
         return indexed, len(users)
 
     def _index_batch(self, pairs, users):
         pipe = self.redis.pipeline(transaction=False)
         indexed = 0
         for (sid, _key), (raw, ttl) in zip(pairs, self.values([key for _sid, key in pairs], ttl=True)):
-            data = _readable(raw)
-            owner = data and owner_of(data)
+            item = decoded(raw)
+            owner = item and owner_of(item[0])
             if owner:
-                index = self.index_key(*owner)
-                pipe.sadd(index, sid)
-                pipe.expire(index, self._index_ttl(ttl))
+                self._index(pipe, sid, owner, ttl)
                 users.add(owner)
                 indexed += 1
         pipe.execute()
@@ -500,12 +555,22 @@ class RedisSessionStore(SessionStore):
 
     # --- internals ---
 
+    def _index(self, pipe, sid, owner, ttl):
+        """Queue the index entries of logged-in session ``sid``: its user's
+        and, where ids name devices, its identifier's. Each index lives at
+        least as long as any of its sessions can (see :meth:`_index_ttl`)."""
+        keys = [self.index_key(*owner)]
+        if self.identifier_length:
+            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        for key in keys:
+            pipe.sadd(key, sid)
+            pipe.expire(key, self._index_ttl(ttl))
+
     def _write(self, sid, raw, ttl, owner, loaded):
-        """Store a session, and keep its user's index up to date, in one
-        round trip: a plain ``SET ... EX`` for an anonymous session (redis-py's
+        """Store a session, and keep its indexes up to date, in one round
+        trip: a plain ``SET ... EX`` for an anonymous session (redis-py's
         set() would parse options first); with an owner, a pipeline that also
-        adds it to the index and keeps the index at least as long as any of
-        the user's sessions can live (see :meth:`_index_ttl`)."""
+        registers it (see :meth:`_index`)."""
         key = self.key(sid)
         previous = loaded.owner if loaded else None
         legacy = loaded is not None and loaded.legacy
@@ -518,9 +583,7 @@ class RedisSessionStore(SessionStore):
         if previous and previous != owner:
             pipe.srem(self.index_key(*previous), sid)
         if owner:
-            index = self.index_key(*owner)
-            pipe.sadd(index, sid)
-            pipe.expire(index, self._index_ttl(ttl))
+            self._index(pipe, sid, owner, ttl)
         return pipe.execute()
 
     def _index_ttl(self, ttl):
@@ -528,29 +591,35 @@ class RedisSessionStore(SessionStore):
         longer, for a session with a longer expiration of its own): it never
         ends before one of its sessions, and is gone one expiration period
         after the last of them was written."""
-        return max(ttl, self.expiration)
+        return max(ttl, self.logged_in_expiration())
 
-    def _end(self, sessions, action="delete"):
+    def _end(self, sessions, action="delete", extra_keys=()):
         """Delete every key of each ``(sid, owner)`` (its activity record
-        too) and its index entry; the number of sessions that had a key. ``action`` names the request step
-        for the 503 guard (None: an operator job, whose caller reports Redis
-        errors itself)."""
-        if not sessions:
+        too), its index entries and ``extra_keys``; return the number of
+        sessions that had a key. ``action`` names the request step for the
+        503 guard (None: an operator job, whose caller reports Redis errors
+        itself)."""
+        if not sessions and not extra_keys:
             return 0
         step = len(keys_of("", self.prefix))
+        length = self.identifier_length
 
         def delete():
-            if len(sessions) == 1 and not sessions[0][1]:  # one DEL (split by slot on a Cluster)
-                sid = sessions[0][0]
-                return [self.redis.delete(*keys_of(sid, self.prefix) + [self.activity_key(sid)])]
+            if len(sessions) == 1 and not sessions[0][1] and not extra_keys:
+                sid = sessions[0][0]  # one DEL (split by slot on a Cluster)
+                return [self.redis.delete(*keys_of(sid, self.prefix) + [activity_key(sid, self.prefix)])]
             pipe = self.redis.pipeline(transaction=False)
             for sid, _owner in sessions:
                 for key in keys_of(sid, self.prefix):  # a DEL each: a Cluster spreads them over slots
                     pipe.delete(key)
             for sid, owner in sessions:
-                pipe.delete(self.activity_key(sid))  # see the block for other addons below
+                pipe.delete(activity_key(sid, self.prefix))  # see the block for other addons below
                 if owner:
                     pipe.srem(self.index_key(*owner), sid)
+                    if length:
+                        pipe.srem(device_index_key(sid[:length], self.prefix), sid)
+            for key in extra_keys:
+                pipe.delete(key)
             deleted = pipe.execute()
             return [sum(deleted[start : start + step]) for start in range(0, step * len(sessions), step)]
 
@@ -560,8 +629,20 @@ class RedisSessionStore(SessionStore):
         self.metrics.delete()
         return sum(1 for count in counts if count)
 
+    def _live(self, sids):
+        """For each id, its stored session data (the documented key, else the
+        older module's), or None if gone or unreadable. One round trip."""
+        step = len(keys_of("", self.prefix))
+        rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)])
+        live = []
+        for start in range(0, len(rows), step):
+            raw = next((row for row in rows[start : start + step] if row is not None), None)
+            item = decoded(raw)
+            live.append(item[0] if item else None)
+        return live
+
     def _expiration(self, session):
-        return ttl_for(session, self.expiration, self.expiration_anonymous)
+        return ttl_for(session, self.logged_in_expiration(), self.expiration_anonymous)
 
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""
@@ -598,11 +679,7 @@ class RedisSessionStore(SessionStore):
         raise NotOfferedByRedisStore("get_session_filename()", "sessions are Redis keys, not files")
 
     def activity_key(self, sid):
-        """Key of the session's last-activity record (``<session key>:activity``).
-
-        Not a session key: the suffix keeps it out of :meth:`list` and of
-        every ``session:[<prefix>:]<sid>`` match, and inside ``~session:*`` ACLs."""
-        return self.key(sid) + ":activity"
+        return activity_key(sid, self.prefix)
 
     def last_activity(self, session):
         """Unix time of the user's last recorded activity in ``session``, or
@@ -644,40 +721,31 @@ def holds_only_odoo_defaults(session):
     return isinstance(context, dict) and ODOO_DEFAULT_CONTEXT_KEYS.issuperset(context)
 
 
-def _readable(raw):
-    """The stored session dict (times included), or None if gone or unreadable."""
+def decoded(raw):
+    """``(data, created, touched)`` of stored bytes, the addon's times
+    taken out of ``data``; None if gone or unreadable."""
     if raw is None:
         return None
     try:
-        return decode_session(raw)
-    except CorruptData:
+        data = decode_session(raw)
+        created, touched = times_of(data.pop(META, None))
+    except (CorruptData, ValueError):
         return None
-
-
-def _times(meta):
-    """``(created, touched)`` from a stored value; zeros when absent
-    (a session written by the older module or by hand)."""
-    if meta is None:
-        return 0, 0
-    try:
-        return float(meta["created"]), float(meta["touched"])
-    except (TypeError, KeyError, ValueError):
-        raise CorruptData("bad %s metadata" % META)
+    return data, created, touched
 
 
 def _remember(session, loaded):
-    # object.__setattr__: OpenERPSession would store the attribute as a session key
+    # object.__setattr__: Odoo's session classes store other attributes as
+    # session keys (the glue gives slotted classes a ``_redis_loaded`` slot)
     try:
         object.__setattr__(session, "_redis_loaded", loaded)
-    except AttributeError:  # a session class without __dict__: every save writes
+    except AttributeError:  # a session class without room for it: every save writes
         pass
 
 
 def _loaded(session):
-    loaded = getattr(session, "__dict__", {}).get("_redis_loaded")
+    try:
+        loaded = object.__getattribute__(session, "_redis_loaded")
+    except AttributeError:
+        return None
     return loaded if loaded is not None and loaded.sid == session.sid else None
-
-
-def glob_escape(text):
-    """Escape the characters Redis's MATCH treats as patterns."""
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)

@@ -14,7 +14,7 @@ only: with ``ODOO_SESSION_REDIS_METRICS_TOKEN`` it wants that bearer token,
 without one it answers only requests sent from this machine straight to
 Odoo (see :func:`sent_from_loopback`).
 
-Nothing here knows Odoo: :mod:`.odoo_patch` puts :meth:`Probes.response_for`
+Nothing here knows Odoo: the glue (``answer_probes``) puts :meth:`Probes.response_for`
 in front of Odoo's WSGI dispatch.
 """
 

@@ -19,11 +19,12 @@ import importlib
 import logging
 import time
 
-from odoo import api, http
+from odoo import api
 from odoo.http import SessionExpiredException
 from odoo.modules.module import get_module_path
 
-from .store import RedisSessionStore
+from .. import series
+from ..core.store import RedisSessionStore
 
 _logger = logging.getLogger(__name__)
 
@@ -31,52 +32,45 @@ TIMEOUT_ADDON = "odoo.addons.auth_session_timeout.models.res_users"
 
 
 def install():
-    """Wrap the third-party code found on the addons path."""
+    """Wrap the third-party code found on the addons path; return the
+    login hooks it needs (called after the login rotated the session)."""
     # Odoo's import hook answers for any odoo.addons.* name: ask its module path
     if not get_module_path("auth_session_timeout", display_warning=False):
-        return
+        return []
     try:
         module = importlib.import_module(TIMEOUT_ADDON)
     except ImportError as error:  # on the path but broken: not ours to stop the server for
         _logger.warning("auth_session_timeout found but not importable, left alone: %s", error)
-        return
-    patch_auth_session_timeout(module)
-    http.OpenERPSession.authenticate = _recording_login(http.OpenERPSession.authenticate)
+        return []
+    series.wrap(module.ResUsers, "_auth_timeout_check", _idle_time_from_redis(module))
+    _logger.info("auth_session_timeout: idle time read from Redis")
+    return [record_login_activity]
 
 
-def _recording_login(authenticate):
+def record_login_activity(session):
     """A login is activity: with files it rewrites the session file, whose
     time the addon reads; here it starts the session's activity record."""
-    if getattr(authenticate, "_session_redis", False):
-        return authenticate
-
-    def authenticate_and_record(session, db, login=None, password=None, uid=None):
-        uid = authenticate(session, db, login=login, password=password, uid=uid)
-        store = http.root.session_store
-        if uid and isinstance(store, RedisSessionStore):
-            store.record_activity(session)
-        return uid
-
-    authenticate_and_record._session_redis = True
-    return authenticate_and_record
+    store = series.redis_store()
+    if store is not None:
+        store.record_activity(session)
 
 
-def patch_auth_session_timeout(module):
-    users_class = module.ResUsers
-    original = users_class._auth_timeout_check
-    if getattr(original, "_session_redis", False):
-        return  # already wrapped (a second activation in one process)
+def _idle_time_from_redis(module):
+    """The wrapper of the addon's check. It looks at the store through the
+    addon's own ``http`` (its tests replace that with a mock)."""
 
-    @api.model_cr_context
-    def _auth_timeout_check(users):
-        store = module.http.root.session_store if module.http.request else None
-        if not isinstance(store, RedisSessionStore):
-            return original(users)
-        return check_idle_timeout(users, store, module.http.request)
+    def make(original):
+        @api.model_cr_context
+        def _auth_timeout_check(users):
+            http = module.http
+            store = http.root.session_store if http.request else None
+            if not isinstance(store, RedisSessionStore):
+                return original(users)
+            return check_idle_timeout(users, store, http.request)
 
-    _auth_timeout_check._session_redis = True
-    users_class._auth_timeout_check = _auth_timeout_check
-    _logger.info("auth_session_timeout: idle time read from Redis")
+        return _auth_timeout_check
+
+    return make
 
 
 def check_idle_timeout(users, store, request):

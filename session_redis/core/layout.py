@@ -1,0 +1,95 @@
+"""Where a session lives in Redis, and how its stored value is framed.
+
+Keys (``<p>:`` only with a prefix):
+
+- ``session:[<p>:]<sid>``: the session, a JSON string (see :mod:`.codec`)
+  with the addon's times appended (see :func:`with_times`);
+- ``session::<p>:<sid>``: the same session under camptocamp's older module,
+  read and moved on its next save (a prefixed site only);
+- ``session:[<p>:]<sid>:activity``: the last activity, for OCA's
+  auth_session_timeout;
+- ``session:[<p>:]user:<uid>:<db>``: a set, the ids of a user's sessions;
+- ``session:[<p>:]device:<identifier>``: a set, the ids of the sessions of
+  one Odoo 18+ device identifier (the first 42 characters of an id).
+
+Every key starts with ``session:``, so one ACL pattern covers them; the
+index keys never end in something that reads as a session id, so no scan
+takes them for sessions. Nothing here sends anything to Redis.
+"""
+
+import re
+
+META = "_session_redis"
+
+
+def _namespace(prefix):
+    return "session:%s:" % prefix if prefix else "session:"
+
+
+def session_key(sid, prefix=""):
+    """The Redis key of session ``sid``."""
+    return _namespace(prefix) + sid
+
+
+def legacy_session_key(sid, prefix):
+    """Where camptocamp's session_redis kept a prefixed session."""
+    return "session::%s:%s" % (prefix, sid)
+
+
+def keys_of(sid, prefix=""):
+    """Every key session ``sid`` may live under: the documented one and,
+    with a prefix, the older module's (without one both were the same)."""
+    keys = [session_key(sid, prefix)]
+    if prefix:
+        keys.append(legacy_session_key(sid, prefix))
+    return keys
+
+
+def activity_key(sid, prefix=""):
+    """The session's last-activity record: not a session key (the suffix
+    keeps it out of every ``session:[<p>:]<sid>`` match)."""
+    return session_key(sid, prefix) + ":activity"
+
+
+def user_index_key(db, uid, prefix=""):
+    """The set of the ids of user ``uid``'s sessions in database ``db``."""
+    return "%suser:%d:%s" % (_namespace(prefix), uid, db)
+
+
+def device_index_key(identifier, prefix=""):
+    """The set of the ids of the sessions of one device identifier."""
+    return "%sdevice:%s" % (_namespace(prefix), identifier)
+
+
+def with_times(body, created, touched):
+    """Stored bytes: the session's canonical JSON ``body`` with the times
+    appended as its last member, so that :func:`body_of` can cut them off
+    again and a save can compare bodies without encoding twice."""
+    times = '"%s":{"created":%r,"touched":%r}}' % (META, round(created, 3), round(touched, 3))
+    return body[:-1] + (b"," if body != b"{}" else b"") + times.encode("ascii")
+
+
+def body_of(raw):
+    """The body :func:`with_times` was given, or None for a value written
+    otherwise (by the older module, say): such a value is always rewritten."""
+    cut = raw.rfind(b'"%s":{' % META.encode("ascii"))
+    if cut < 1 or raw[cut - 1 : cut] not in (b",", b"{"):
+        return None
+    return raw[: cut - 1] + b"}" if raw[cut - 1 : cut] == b"," else b"{}"
+
+
+def times_of(meta):
+    """``(created, touched)`` from the popped :data:`META` member; zeros when
+    absent (a session written by the older module or by hand). ValueError
+    when it is there but malformed."""
+    if meta is None:
+        return 0, 0
+    try:
+        return float(meta["created"]), float(meta["touched"])
+    except (TypeError, KeyError, ValueError):
+        raise ValueError("bad %s metadata" % META)
+
+
+def glob_escape(text):
+    """Escape the characters Redis's MATCH treats as patterns."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
