@@ -1,0 +1,82 @@
+"""Odoo 16+ glue: swap in the Redis session store.
+
+``odoo.http.Application.session_store`` becomes a lazy property building an
+:class:`~.store.Odoo16SessionStore` of :class:`~.store.RedisSession`\\ s.
+Odoo itself rotates the session id at every login (``Session.finalize``
+asks for it) and at logout, so ``ROTATE_ON_LOGIN`` has nothing to add here;
+``finalize`` records the login (:func:`session_redis.users.record_login`).
+When a user's password changes or the user is archived, ``res.users.write``
+ends the user's other sessions in Redis at once.
+
+Odoo 16 loads the session before its own error handling: a Redis outage
+then would answer 500. The WSGI entry (``Application.__call__``) turns it
+into the store's 503, and answers the probes before any session exists.
+"""
+
+from odoo import http
+from odoo.addons.base.models import res_users
+from odoo.tools.func import lazy_property
+
+from .. import series, users
+from ..core.store import RedisUnavailable
+from .store import Odoo16SessionStore, RedisSession
+
+# The model class every res.users extends (its name changed over the series).
+USERS = getattr(res_users, "Users", None) or getattr(res_users, "ResUsers")
+
+
+def make_store(client, settings, metrics=None):
+    """The store of Odoo's sessions, with Odoo's upload folder."""
+    return Odoo16SessionStore.from_settings(
+        client, settings, session_class=RedisSession, path=series.session_folder(), metrics=metrics
+    )
+
+
+def filesystem_store(folder):
+    """Odoo's own store on ``folder``, for the export to files."""
+    return http.FilesystemSessionStore(folder, session_class=http.Session, renew_missing=True)
+
+
+def use_redis_sessions(client, settings, metrics=None):
+    """Make every ``Application`` (and the running ``odoo.http.root``) use Redis."""
+
+    def session_store(application):
+        # lazy_property caches the value under this function's name.
+        return make_store(client, settings, metrics)
+
+    http.Application.session_store = lazy_property(session_store)
+    http.root.__dict__.pop("session_store", None)
+    series.wrap(http.Session, "finalize", _recording_login)
+    series.wrap(USERS, "write", users.ending_sessions)
+
+
+def _recording_login(finalize):
+    def finalize_and_record(session, env):
+        result = finalize(session, env)
+        users.record_login(session)
+        return result
+
+    return finalize_and_record
+
+
+def answer_probes(probes):
+    """Let ``probes`` (:class:`~session_redis.core.probes.Probes`) answer
+    their paths before Odoo sets up a session, and a Redis outage while the
+    session loads answer 503 on every series."""
+
+    def make(call):
+        def call_or_probe(application, environ, start_response):
+            response = probes.response_for(environ)
+            if response is not None:
+                return response(environ, start_response)
+            outer = http._request_stack.top
+            try:
+                return call(application, environ, start_response)
+            except RedisUnavailable as unavailable:
+                while http._request_stack.top is not None and http._request_stack.top is not outer:
+                    http._request_stack.pop()  # left behind by a request that failed to start
+                return unavailable(environ, start_response)
+
+        return call_or_probe
+
+    series.wrap(http.Application, "__call__", make)
