@@ -319,3 +319,18 @@ def test_cluster_store_spreads_sessions_over_the_nodes(cluster):
 def test_end_to_end_cluster(odoo_nodes, cluster):
     sid = shared_login(odoo_nodes, CLUSTER="true", URL="redis://%s/0" % cluster.addresses[1])
     assert cluster.client().exists(key_of(sid)) == 1
+
+
+def test_a_cluster_still_being_formed_at_start_is_a_503_until_it_is_formed(odoo_nodes, tmp_path):
+    """Nodes that answer before their slots are assigned (a cluster coming up
+    beside Odoo) are an outage like an unreachable Redis, not a start-up
+    failure; the first request after the cluster formed works."""
+    with running(Cluster(str(tmp_path / "cluster"), formed=False)) as topology:
+        node = odoo_nodes(env=variables(URL="redis://%s/0" % topology.addresses[0], CLUSTER="true"))
+        assert "Redis does not answer yet" in node.log()
+        response = node.json("/web/session/get_session_info", session_id="c" * 40)
+        assert response.status_code == 503 and "temporarily unavailable" in response.text
+        topology.form()
+        sid = node.login()
+        assert node.session_info(sid)["username"] == "admin"
+        assert topology.client().exists(key_of(sid)) == 1

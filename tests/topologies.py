@@ -318,9 +318,10 @@ class Cluster(_Servers):
     instead of Redis's default port + 10000 that may be taken or beyond 65535.
     """
 
-    def __init__(self, folder, size=3):
+    def __init__(self, folder, size=3, formed=True):
         self.folder = folder
         self.size = size
+        self.formed = formed
         self.nodes = []
 
     @property
@@ -344,6 +345,11 @@ class Cluster(_Servers):
             )
             self.nodes.append(node)
             node.start()
+        if self.formed:
+            self.form()
+
+    def form(self):
+        """Assign the slots to the nodes and wait until the cluster is ok."""
         create = subprocess.run(
             ["redis-cli", "--cluster", "create"]
             + self.addresses

@@ -23,13 +23,20 @@ from .settings import sentinel_addresses
 REDIS_ERRORS = (RedisError, RedisClusterException)
 
 
+class ClusterNotReady(RedisClusterException):
+    """The cluster's nodes answer, but redis-py cannot map its slots yet."""
+
+
 class LazyCluster(object):
-    """A RedisCluster built on first use.
+    """A RedisCluster built on first use, and again until that works.
 
     RedisCluster contacts its nodes as soon as it is built; an unreachable
     cluster when Odoo starts must be a 503 for the requests until it is
     back, not an exception during start-up (which Odoo would swallow and
-    carry on with filesystem sessions).
+    carry on with filesystem sessions). A cluster whose nodes run but whose
+    slots are not assigned yet (still being formed) makes redis-py fail
+    with an ``IndexError`` or a ``KeyError`` instead of one of its own
+    errors: that is the same outage, reported as :class:`ClusterNotReady`.
     """
 
     def __init__(self, build):
@@ -41,7 +48,10 @@ class LazyCluster(object):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._build()
+                    try:
+                        self._client = self._build()
+                    except (IndexError, KeyError) as error:
+                        raise ClusterNotReady("cluster not formed yet (%s)" % type(error).__name__) from error
         return getattr(self._client, name)
 
 
