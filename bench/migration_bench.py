@@ -75,7 +75,7 @@ def copy_one_at_a_time(folder, store):
     copied = 0
     for sid, path in session_files(folder):
         data = read_session_file(path)
-        ttl = ttl_for(data, store.logged_in_expiration(), store.expiration_anonymous)
+        ttl = ttl_for(data, store.logged_in_expiration(), store.anonymous_expiration())
         copied += bool(store.redis.set(store.key(sid), encode_with_times(data, now, now), ex=ttl, nx=True))
     return copied
 

@@ -1,4 +1,5 @@
-"""Fixtures: a private Redis, an Odoo 11 database, Odoo nodes."""
+"""Fixtures: a private Redis, an Odoo 11 database, Odoo nodes, and databases
+and nodes of the newer Odoo series (``series_database``, ``series_nodes``)."""
 
 import collections
 import os
@@ -14,7 +15,13 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.apps import copy_database, make_apps_database  # noqa: E402
-from tests.servers import OdooNode, RedisServer, drop_database, make_database  # noqa: E402
+from tests.servers import (  # noqa: E402
+    OdooNode,
+    RedisServer,
+    drop_database,
+    make_database,
+    series_installed,
+)
 
 FIGURES = []
 
@@ -61,6 +68,42 @@ def odoo_database(tmp_path_factory):
     drop_database(name)
 
 
+def require_series(series):
+    """Skip the test when that Odoo series has no virtualenv (its sources
+    were missing when ``make test`` ran tools/bootstrap-series)."""
+    if not series_installed(series):
+        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (series, series))
+
+
+@pytest.fixture(scope="session")
+def series_database(tmp_path_factory):
+    """``series_database("18.0")``: a database of that series with
+    ``base,web`` installed, built at the first call and shared by the rest
+    of the run (with the filestore of its nodes). Skips the test when the
+    series is not installed."""
+    made = {}
+
+    def get(series):
+        require_series(series)
+        if series not in made:
+            name = "session_redis_test_%s_%s" % (series.replace(".", ""), uuid.uuid4().hex[:8])
+            init = str(tmp_path_factory.mktemp("odoo-" + series) / "init")
+            try:
+                make_database(name, init, series=series, modules="base,web")
+            except Exception as error:
+                made[series] = error  # one attempt per run: the next tests fail at once
+                raise
+            made[series] = Database(name, os.path.join(init, "filestore"))
+        if isinstance(made[series], Exception):
+            raise made[series]
+        return made[series]
+
+    yield get
+    for database in made.values():
+        if isinstance(database, Database):
+            drop_database(database.name)
+
+
 @pytest.fixture(scope="session")
 def apps_template(tmp_path_factory):
     """A database with the apps sites run (tests/apps.py), built once per
@@ -90,14 +133,17 @@ class NodeFactory(object):
     """Makes Odoo nodes on one database sharing one filestore, with the
     addon on (the private Redis) or off; ``stop_all`` stops them."""
 
-    def __init__(self, database, redis_server, folder, workers=0):
+    def __init__(self, database, redis_server, folder, workers=0, series="11.0"):
         self.database = database
         self.redis_server = redis_server
         self.folder = folder
         self.workers = workers
+        self.series = series
         self.started = []
 
-    def __call__(self, name="node", env=None, redis=True, start=True, workers=None, extra_args=()):
+    def __call__(
+        self, name="node", env=None, redis=True, start=True, workers=None, extra_args=(), server_wide=None
+    ):
         settings = (
             {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": self.redis_server.url} if redis else {}
         )
@@ -109,6 +155,8 @@ class NodeFactory(object):
             filestore=self.database.filestore,
             extra_args=extra_args,
             workers=self.workers if workers is None else workers,
+            series=self.series,
+            server_wide=server_wide,
         )
         self.started.append(node)
         return node.start() if start else node
@@ -135,3 +183,22 @@ def prefork_nodes(apps_database, redis_server, tmp_path):
     factory = NodeFactory(apps_database, redis_server, str(tmp_path), workers=2)
     yield factory
     factory.stop_all()
+
+
+@pytest.fixture
+def series_nodes(series_database, redis_server, tmp_path):
+    """``series_nodes("18.0")``: a factory of threaded nodes (as
+    ``odoo_nodes``) on that series' ``base,web`` database; every node is
+    stopped at the end. Skips the test when the series is not installed."""
+    factories = []
+
+    def factory(series, workers=0):
+        made = NodeFactory(
+            series_database(series), redis_server, str(tmp_path / series), workers=workers, series=series
+        )
+        factories.append(made)
+        return made
+
+    yield factory
+    for made in factories:
+        made.stop_all()

@@ -1,4 +1,5 @@
-"""Real servers for the tests: a private redis-server and Odoo 11 nodes.
+"""Real servers for the tests: a private redis-server and Odoo nodes (Odoo 11
+by default, or a newer series from its ``.venv-<series>``).
 
 Each runs as its own process on a free loopback port, in a temporary
 folder, and is stopped by the test that started it. The machine's shared
@@ -17,11 +18,31 @@ import requests
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHER = os.path.join(REPO, "bin", "odoo")
 
+# The newer Odoo series the harness runs (tools/bootstrap-series builds each
+# one's .venv-<series>); tests parametrize over them.
+SERIES = ("16.0", "17.0", "18.0")
+
+
+def launcher(series="11.0"):
+    """The Odoo launcher of a series: bin/odoo (Odoo 11, .venv) or the
+    ``bin/odoo`` that pip installed into ``.venv-<series>``."""
+    if series == "11.0":
+        return LAUNCHER
+    return os.path.join(REPO, ".venv-%s" % series, "bin", "odoo")
+
+
+def series_installed(series):
+    return os.access(launcher(series), os.X_OK)
+
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ProcessExited(RuntimeError):
+    """A server exited while it was awaited: :func:`wait_until` stops at once."""
 
 
 def wait_until(check, timeout, what):
@@ -30,6 +51,8 @@ def wait_until(check, timeout, what):
         try:
             if check():
                 return
+        except ProcessExited:
+            raise
         except Exception:
             pass
         if time.monotonic() > deadline:
@@ -99,7 +122,7 @@ class RedisServer(object):
 
 
 class OdooNode(object):
-    """An Odoo 11 server process with the addon on its server-wide list.
+    """An Odoo server process with the addon on its server-wide list.
 
     :param data_dir: the node's own data folder (its session folder is
         ``<data_dir>/sessions``); ``filestore`` is shared between nodes
@@ -107,19 +130,38 @@ class OdooNode(object):
     :param env: ``ODOO_SESSION_REDIS_*`` variables for this node.
     :param workers: 0 for Odoo's threaded server; more for prefork, with
         the longpolling (gevent) process on ``longpolling_port`` beside the
-        workers, as production runs it.
+        workers, as production runs it (on 16.0 and later that is the
+        websocket's ``--gevent-port``).
+    :param series: ``"11.0"`` (``bin/odoo``), or ``"16.0"``, ``"17.0"``,
+        ``"18.0"``... (``.venv-<series>/bin/odoo``, see :func:`launcher`).
+    :param server_wide: the ``--load`` list; by default the addon after
+        ``web`` (Odoo 11) or ``base,web`` (16 and later).
 
     The ports are chosen at the first start and kept by restarts, so a
     balancer in front keeps finding the node.
     """
 
-    def __init__(self, database, data_dir, env, filestore=None, extra_args=(), workers=0):
+    def __init__(
+        self,
+        database,
+        data_dir,
+        env,
+        filestore=None,
+        extra_args=(),
+        workers=0,
+        series="11.0",
+        server_wide=None,
+    ):
         self.database = database
         self.data_dir = data_dir
         self.env = env
         self.filestore = filestore
         self.extra_args = list(extra_args)
         self.workers = workers
+        self.series = series
+        if server_wide is None:
+            server_wide = "web,session_redis" if series == "11.0" else "base,web,session_redis"
+        self.server_wide = server_wide
         self.port = None
         self.longpolling_port = None
         self.process = None
@@ -138,10 +180,11 @@ class OdooNode(object):
         return os.path.join(self.data_dir, "sessions")
 
     def command(self, *args):
+        # Odoo adds its own addons folder to the path on every series.
         return [
-            LAUNCHER,
+            launcher(self.series),
             "--addons-path=" + REPO,
-            "--load=web,session_redis",
+            "--load=" + self.server_wide,
             "--data-dir=" + self.data_dir,
             "-d",
             self.database,
@@ -179,7 +222,9 @@ class OdooNode(object):
         args = ["--http-interface=127.0.0.1", "--http-port=%d" % self.port]
         if self.workers:
             self.longpolling_port = self.longpolling_port or free_port()
-            args += ["--workers=%d" % self.workers, "--longpolling-port=%d" % self.longpolling_port]
+            # 16.0 renamed the option (18.0 dropped the old name).
+            option = "--longpolling-port" if self.series == "11.0" else "--gevent-port"
+            args += ["--workers=%d" % self.workers, "%s=%d" % (option, self.longpolling_port)]
         log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         # A session of its own: stop() can end the prefork workers with it.
         self.process = subprocess.Popen(
@@ -202,15 +247,18 @@ class OdooNode(object):
 
     def _registry_loaded(self, log_start):
         if self.process.poll() is not None:
-            raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
+            raise ProcessExited("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
         with open(self.log_path, "rb") as handle:
             handle.seek(log_start)
             return b"Modules loaded." in handle.read()
 
     def _answers(self, url):
         if self.process.poll() is not None:
-            raise RuntimeError("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
-        return requests.get(url + "/web/webclient/version_info", timeout=2).status_code
+            raise ProcessExited("Odoo exited with %s:\n%s" % (self.process.returncode, self.log()))
+        # 16.0 made version_info JSON-only (a GET answers 400) and added
+        # /web/health, which saves no session.
+        path = "/web/webclient/version_info" if self.series == "11.0" else "/web/health"
+        return requests.get(url + path, timeout=2).status_code
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -235,9 +283,21 @@ class OdooNode(object):
             return handle.read()
 
     def session_files(self):
+        """The session files in the node's folder: their names on Odoo 11
+        (``werkzeug_<sid>.sess``); on 16.0 and later, where a session is
+        ``<sessions>/<sid[:2]>/<sid>``, the session ids."""
         if not os.path.isdir(self.session_folder):
             return []
-        return [name for name in os.listdir(self.session_folder) if name.endswith(".sess")]
+        if self.series == "11.0":
+            return [name for name in os.listdir(self.session_folder) if name.endswith(".sess")]
+        # A save in progress writes a temporary file at the top level: a
+        # file, not a folder, so it is left out.
+        sids = []
+        for prefix in os.listdir(self.session_folder):
+            folder = os.path.join(self.session_folder, prefix)
+            if os.path.isdir(folder):
+                sids += [name for name in os.listdir(folder) if name.startswith(prefix)]
+        return sids
 
     def json(self, path, params=None, session_id=None):
         """JSON-RPC call; returns the ``requests`` response."""
@@ -259,7 +319,11 @@ class OdooNode(object):
         return response.cookies["session_id"]
 
     def session_info(self, session_id):
-        """The session's user info, or None when Odoo says the session expired."""
+        """The session's user info, or None when Odoo says the session expired.
+
+        16.0, 17.0 and 18.0 answer an unknown or ended session with the same
+        JSON-RPC error as Odoo 11 (and HTTP 200).
+        """
         body = self.json("/web/session/get_session_info", session_id=session_id).json()
         if "error" in body:
             assert body["error"]["data"]["name"] == "odoo.http.SessionExpiredException", body
@@ -267,10 +331,16 @@ class OdooNode(object):
         return body["result"]
 
 
-def make_database(name, folder):
-    """Create an Odoo 11 database with ``base`` installed."""
-    node = OdooNode(name, folder, {})
-    result = node.run("-i", "base", "--without-demo=all", "--stop-after-init", timeout=600)
+def make_database(name, folder, series="11.0", modules="base"):
+    """Create a database of that Odoo series with ``modules`` installed.
+
+    Odoo 11 builds it with the addon loaded (off), as it always has; 16.0
+    and later with ``base,web`` only, so that a database does not depend on
+    the addon being importable on that series.
+    """
+    server_wide = None if series == "11.0" else "base,web"
+    node = OdooNode(name, folder, {}, series=series, server_wide=server_wide)
+    result = node.run("-i", modules, "--without-demo=all", "--stop-after-init", timeout=600)
     if result.returncode != 0:
         raise RuntimeError("creating database %s failed:\n%s" % (name, result.stdout[-5000:]))
 

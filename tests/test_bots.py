@@ -9,8 +9,8 @@ import re
 import pytest
 import requests
 
-from session_redis.core.settings import load_settings
 from session_redis.core.layout import session_key
+from session_redis.core.settings import DEFAULT_EXPIRATION_ANONYMOUS, load_settings
 
 # What crawlers and load-balancer probes ask for, without a cookie.
 COOKIELESS = [
@@ -47,7 +47,7 @@ def test_a_thousand_cookieless_requests_write_nothing(odoo_nodes, redis_client, 
 def test_what_a_real_session_costs_in_redis_memory(odoo_nodes, redis_client, figure):
     node = odoo_nodes()
     logged_in = redis_client.memory_usage(session_key(node.login()))
-    hours = load_settings({}).expiration_anonymous / 3600.0
+    hours = DEFAULT_EXPIRATION_ANONYMOUS / 3600.0
     figure(
         "capacity: %d bytes per logged-in session; a crawler that never returns its cookie costs "
         "0 bytes (its sessions hold only Odoo's defaults and are not written; anonymous sessions "

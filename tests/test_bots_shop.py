@@ -9,7 +9,6 @@ import re
 import psycopg2
 import pytest
 import requests
-
 from odoo.http import OpenERPSession
 
 from session_redis.core.store import RedisSessionStore

@@ -12,8 +12,8 @@ import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
-from session_redis.core import jobs as operations
 from session_redis.cli.progress import Progress
+from session_redis.core import jobs as operations
 from session_redis.core.fs_sessions import copy_fs_sessions
 from session_redis.core.layout import META, legacy_session_key, session_key
 from session_redis.core.store import RedisSessionStore

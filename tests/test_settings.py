@@ -121,7 +121,7 @@ def test_defaults_match_the_readme():
         connect_timeout=2.0,
         prefix="",
         expiration=None,
-        expiration_anonymous=3 * 3600,
+        expiration_anonymous=None,
         sliding=True,
         touch_interval=60,
         max_lifetime=None,

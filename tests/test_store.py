@@ -486,7 +486,9 @@ def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis
     assert store.get(present).login == "newer" and store.get(SID).login == "admin"
     assert (
         store.get(fresh).uid == 3
-        and store.logged_in_expiration() - 5 <= redis_client.ttl(store.key(fresh)) <= store.logged_in_expiration()
+        and store.logged_in_expiration() - 5
+        <= redis_client.ttl(store.key(fresh))
+        <= store.logged_in_expiration()
     )
     assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]
 

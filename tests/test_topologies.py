@@ -16,8 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 
 from session_redis.core.client import make_client
-from session_redis.core.settings import load_settings
 from session_redis.core.layout import session_key
+from session_redis.core.settings import load_settings
 from session_redis.core.store import RedisSessionStore
 from tests.servers import wait_until
 from tests.topologies import (

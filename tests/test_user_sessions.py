@@ -3,7 +3,6 @@ login with the address and browser it came from, and a new password (or an
 archived user) ends the user's other sessions in Redis at once."""
 
 import requests
-
 from odoo.http import OpenERPSession
 
 from session_redis.core.store import LOGIN_INFO, RedisSessionStore

@@ -149,8 +149,7 @@ def revoke_sessions(
     revoked = scanned = 0
     for pairs in batches(store.scan(), batch):
         sessions = [
-            (sid, _data(raw))
-            for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
+            (sid, _data(raw)) for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
         ]
         doomed = [(sid, data) for sid, data in sessions if everything or _belongs_to(data, login, db)]
         if doomed and not dry_run:

@@ -29,6 +29,8 @@ DAY = 24 * HOUR
 # A logged-in session's lifetime when ODOO_SESSION_REDIS_EXPIRATION is not
 # set and Odoo has no setting of its own (Odoo's SESSION_LIFETIME, 7 days).
 DEFAULT_EXPIRATION = 7 * DAY
+# The same for a session without user, where Odoo has no say (Odoo 11).
+DEFAULT_EXPIRATION_ANONYMOUS = 3 * HOUR
 
 
 class SettingError(ValueError):
@@ -180,7 +182,7 @@ SPECS = [
     ("connect_timeout", "CONNECT_TIMEOUT", parse_timeout, 2.0),
     ("prefix", "PREFIX", parse_text, ""),
     ("expiration", "EXPIRATION", parse_seconds, None),
-    ("expiration_anonymous", "EXPIRATION_ANONYMOUS", parse_seconds, 3 * HOUR),
+    ("expiration_anonymous", "EXPIRATION_ANONYMOUS", parse_seconds, None),
     ("sliding", "SLIDING", parse_flag, True),
     ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
     ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
@@ -285,12 +287,13 @@ def describe(settings):
     if settings.ssl and not (settings.url or "").startswith("rediss://"):
         where += " (TLS)"
     lifetime = ", max lifetime %ds" % settings.max_lifetime if settings.max_lifetime else ""
-    expiration = "%ds" % settings.expiration if settings.expiration else "Odoo's"
-    return "%s, prefix %r, %s expiration %s, anonymous %ds%s" % (
+    expiration = "%ds" % settings.expiration if settings.expiration else "default"
+    anonymous = "%ds" % settings.expiration_anonymous if settings.expiration_anonymous else "default"
+    return "%s, prefix %r, %s expiration %s, anonymous %s%s" % (
         where,
         settings.prefix,
         "idle" if settings.sliding else "fixed",
         expiration,
-        settings.expiration_anonymous,
+        anonymous,
         lifetime,
     )

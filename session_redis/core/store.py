@@ -52,7 +52,7 @@ from .layout import (
     user_index_key,
     with_times,
 )
-from .settings import DEFAULTS, DEFAULT_EXPIRATION, STORE_FIELDS
+from .settings import DEFAULT_EXPIRATION, DEFAULT_EXPIRATION_ANONYMOUS, DEFAULTS, STORE_FIELDS
 from .store_api import NotOfferedByRedisStore
 
 _logger = logging.getLogger(__name__)
@@ -147,8 +147,6 @@ def encode_with_times(data, created, touched):
     return with_times(encode_session(data), created, touched)
 
 
-
-
 class RedisSessionStore(object):
     """Sessions in Redis.
 
@@ -158,7 +156,8 @@ class RedisSessionStore(object):
     :param prefix: optional namespace inside the ``session:`` keys.
     :param expiration: seconds a logged-in session lives (idle, if sliding);
         None: :meth:`default_expiration` (7 days unless the glue knows better).
-    :param expiration_anonymous: the same for a session without user.
+    :param expiration_anonymous: the same for a session without user; None:
+        :meth:`default_anonymous_expiration` (3 hours unless the glue knows better).
     :param sliding: push the expiry back while the session is used.
     :param touch_interval: push it back at most this often (seconds); never
         more than a tenth of the session's expiration.
@@ -169,15 +168,22 @@ class RedisSessionStore(object):
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
 
-    Subclasses say what their sessions look like: :attr:`id_pattern` and
-    :meth:`generate_key` (the ids), :attr:`save_flag` (the attribute that
-    makes the caller save a session), :attr:`identifier_length` (Odoo 18+:
-    the leading part of an id that names a device, indexed; 0: none).
+    Subclasses say what their sessions look like and how their Odoo
+    expects the store to behave: :attr:`id_pattern` and :meth:`generate_key`
+    (the ids), :attr:`save_flag` (the attribute that makes the caller save
+    a session), :attr:`identifier_length` (Odoo 18+: the leading part of an
+    id that names a device, indexed; 0: none), :attr:`renew_missing` (an
+    unknown id gets a new session with a new id, rather than an empty one
+    keeping it) and :attr:`skip_default_sessions` (a session never stored
+    that holds only Odoo's defaults is not written, where Odoo asks to save
+    every session it touched).
     """
 
     id_pattern = HEX_ID
     save_flag = "modified"
     identifier_length = 0
+    renew_missing = False
+    skip_default_sessions = True
 
     def __init__(
         self,
@@ -191,7 +197,7 @@ class RedisSessionStore(object):
         max_lifetime=DEFAULTS["max_lifetime"],
         max_size=DEFAULTS["max_size"],
         path=None,
-        clock=time.time,
+        clock=None,
         metrics=None,
     ):
         self.redis = redis
@@ -204,7 +210,7 @@ class RedisSessionStore(object):
         self.max_lifetime = max_lifetime
         self.max_size = max_size
         self.path = path
-        self.clock = clock
+        self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
 
     @classmethod
@@ -221,6 +227,17 @@ class RedisSessionStore(object):
         """Without ``ODOO_SESSION_REDIS_EXPIRATION``: Odoo's own lifetime
         where the glue can read it, 7 days here."""
         return DEFAULT_EXPIRATION
+
+    def anonymous_expiration(self):
+        """Seconds a session without user lives: the setting, else the default."""
+        return self.expiration_anonymous or self.default_anonymous_expiration()
+
+    def default_anonymous_expiration(self):
+        return DEFAULT_EXPIRATION_ANONYMOUS
+
+    def _ttl(self, data):
+        """Seconds to keep session ``data`` (see :func:`ttl_for`)."""
+        return ttl_for(data, self.logged_in_expiration(), self.anonymous_expiration())
 
     # --- the session-store API Odoo calls ---
 
@@ -254,7 +271,7 @@ class RedisSessionStore(object):
         raw, legacy = self._read(sid)
         if raw is None:
             self.metrics.load("miss")
-            return self.session_class({}, sid, True)
+            return self.new() if self.renew_missing else self.session_class({}, sid, True)
         if len(raw) > self.max_size:
             _logger.warning(
                 "session %s... is %d bytes, over the %d bytes limit: starting a new session",
@@ -273,7 +290,11 @@ class RedisSessionStore(object):
             self.metrics.load("refused")
             return self.new()
         now = self.clock()
-        if self.max_lifetime and created and now - created >= self.max_lifetime:
+        lifetime_over = self.max_lifetime and created and now - created >= self.max_lifetime
+        # Redis expires a key after the expiration it was written with; a
+        # shorter one set since (Odoo's sessions.max_inactivity_seconds) holds too
+        idle_over = touched and now - touched >= self._ttl(data)
+        if lifetime_over or idle_over:
             self._end([(sid, owner_of(data))])
             self.metrics.load("refused")
             return self.new()
@@ -282,7 +303,7 @@ class RedisSessionStore(object):
         # The save flag makes Odoo call save(), which rewrites the session. A
         # value without times (the older module's) is rewritten at once, so
         # that its lifetime is counted from now on rather than from every read.
-        if not created or self._touch_due(touched, now, self._expiration(session)):
+        if not created or self._touch_due(touched, now, self._ttl(session)):
             setattr(session, self.save_flag, True)
         self.metrics.load("hit")
         return session
@@ -295,14 +316,14 @@ class RedisSessionStore(object):
         now = self.clock()
         loaded = _loaded(session)
         created = loaded.created if loaded else now
-        expiration = self._expiration(session)
+        expiration = self._ttl(session)
         ttl = expiration
         if self.max_lifetime:
             ttl = min(ttl, int(created + self.max_lifetime - now))
             if ttl <= 0:
                 self.delete(session)
                 return
-        if not loaded and holds_only_odoo_defaults(session):
+        if not loaded and self.skip_default_sessions and holds_only_odoo_defaults(session):
             self.metrics.save("unchanged")
             return  # never stored, nothing to keep: a bot or a probe costs no write
         body = encode_session(session)
@@ -463,7 +484,7 @@ class RedisSessionStore(object):
                 )
                 results.append(None)
                 continue
-            ttl = ttl_for(data, self.logged_in_expiration(), self.expiration_anonymous)
+            ttl = self._ttl(data)
             pending.append((len(results), sid, raw, ttl, owner_of(data)))
             results.append(False)
         if self.prefix and pending:
@@ -641,9 +662,6 @@ class RedisSessionStore(object):
             live.append(item[0] if item else None)
         return live
 
-    def _expiration(self, session):
-        return ttl_for(session, self.logged_in_expiration(), self.expiration_anonymous)
-
     def _read(self, sid):
         """``(raw bytes or None, from the older module's key?)``."""
         raw = self._call("load", lambda: self.redis.get(self.key(sid)))
@@ -701,10 +719,16 @@ class RedisSessionStore(object):
         as long as the session lives (at least ``keep`` seconds)."""
         if not self.is_valid_key(session.sid):
             return
-        ttl = max(self._expiration(session), int(keep) + 1)
+        ttl = max(self._ttl(session), int(keep) + 1)
         value = "%s %.3f" % (session.get("uid") or 0, self.clock())
         key = self.activity_key(session.sid)
         self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
+
+
+def wall_clock():
+    """The time now, looked up at each call (so that a test's frozen clock
+    reaches the store, as it reaches Odoo)."""
+    return time.time()
 
 
 def holds_only_odoo_defaults(session):

@@ -51,7 +51,9 @@ def use_redis_sessions(client, settings, metrics=None):
     http.root.__dict__.pop("session_store", None)
     http.session_gc = no_session_gc
     login_hooks = [users.record_login] + compat.install()
-    series.wrap(http.OpenERPSession, "authenticate", lambda original: _on_login(original, settings, login_hooks))
+    series.wrap(
+        http.OpenERPSession, "authenticate", lambda original: _on_login(original, settings, login_hooks)
+    )
     series.wrap(Users, "write", users.ending_sessions)
 
 

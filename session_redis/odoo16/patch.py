@@ -22,7 +22,7 @@ from ..core.store import RedisUnavailable
 from .store import Odoo16SessionStore, RedisSession
 
 # The model class every res.users extends (its name changed over the series).
-USERS = getattr(res_users, "Users", None) or getattr(res_users, "ResUsers")
+USERS = getattr(res_users, "Users", None) or res_users.ResUsers
 
 
 def make_store(client, settings, metrics=None):

@@ -51,6 +51,8 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
     Odoo 16, 17 and 18 call on ``root.session_store``."""
 
     save_flag = "is_dirty"
+    renew_missing = True  # Odoo puts the requested id back on the session itself
+    skip_default_sessions = False  # Odoo saves only what changed (is_dirty)
     id_pattern = B64_ID if LONG_IDS else HEX_ID
     identifier_length = IDENTIFIER_LENGTH if LONG_IDS else 0
     odoo_lifetime = None  # sessions.max_inactivity_seconds, as vacuum() last heard it
@@ -90,6 +92,10 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             except ValueError:
                 pass  # Odoo itself falls back to its default then
         return self.odoo_lifetime or DEFAULT_EXPIRATION
+
+    def default_anonymous_expiration(self):
+        """Odoo's own store keeps every session as long, user or not."""
+        return self.default_expiration()
 
     def delete_from_identifiers(self, identifiers):
         """End every session of these device identifiers (Odoo 18's device

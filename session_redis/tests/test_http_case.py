@@ -7,8 +7,8 @@ on; the pytest suite starts that run and checks its outcome.
 import odoo
 from odoo.tests import common
 
-from ..odoo11.patch import no_session_gc
 from ..core.store import RedisSessionStore
+from ..odoo11.patch import no_session_gc
 
 
 @common.at_install(False)
