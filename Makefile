@@ -1,10 +1,11 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test lint format load bench compat lb-demo venv clean
+.PHONY: run test lint format load bench compat lb-demo venv venvs clean
 
+# SERIES=16.0, 17.0 or 18.0 serves that Odoo instead of Odoo 11.
 run:
-	tools/run-demo
+	SERIES="$(SERIES)" tools/run-demo
 
-test: lint
+test: lint venvs
 	.venv/bin/python -m pytest
 
 # Lint and format rules: pyproject.toml. `make format` rewrites the code.
@@ -37,5 +38,12 @@ lb-demo:
 venv:
 	tools/bootstrap
 
+# .venv-<series> for the newer Odoos, from ../shared/odoo/odoo-<series>-src.tar.gz;
+# a series whose sources are missing is skipped with a message (exit code 3).
+venvs:
+	@for series in 16.0 17.0 18.0; do \
+		tools/bootstrap-series $$series || [ $$? -eq 3 ] || exit 1; \
+	done
+
 clean:
-	rm -rf .venv .data .tools .pytest_cache .hypothesis
+	rm -rf .venv .venv-[0-9]* .odoo .data .tools .pytest_cache .hypothesis

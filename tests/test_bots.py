@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from session_redis.core.layout import session_key
-from session_redis.core.settings import DEFAULT_EXPIRATION_ANONYMOUS, load_settings
+from session_redis.core.settings import DEFAULT_EXPIRATION_ANONYMOUS
 
 # What crawlers and load-balancer probes ask for, without a cookie.
 COOKIELESS = [
