@@ -14,6 +14,7 @@ from odoo import http
 from odoo.addons.base.res.res_users import Users
 
 from session_redis import activation, series
+from session_redis.core.store import RedisSessionStore
 
 
 def drop_root_file_access(command):
@@ -96,4 +97,4 @@ def test_redis_down_during_the_copy_keeps_the_files_and_the_redis_store(odoo_in_
     }
     activation.activate(environ)
     assert os.path.exists(kept)
-    assert type(http.Root().session_store).__name__ == "RedisSessionStore"
+    assert isinstance(http.Root().session_store, RedisSessionStore)
