@@ -7,7 +7,7 @@
     "author": "session_redis developers",
     "depends": ["base"],
     "external_dependencies": {"python": ["redis"]},
-    "data": ["views/res_users_views.xml"],
+    "data": ["security/ir.model.access.csv", "data/views.xml"],
     "installable": True,
     "post_load": "activate",
 }

@@ -3,6 +3,9 @@ user's own Preferences, with the buttons that end them."""
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import convert_file
+
+from .. import series
 
 from .user_session import MANAGERS, Unavailable, check_may_manage, current_sid, redis_call, redis_store
 
@@ -23,6 +26,15 @@ class Users(models.Model):
         readonly=True,
         help="Why the sessions cannot be listed; empty when they can.",
     )
+
+    @api.model
+    def _session_redis_load_views(self):
+        """Load the sessions UI (``data/views.xml`` calls this at install
+        and update): Odoo 11's views. Odoo 16 and later name their view
+        types and conditions otherwise; there, Odoo 18's own Devices list
+        and ``odoo session_redis sessions`` show a user's sessions."""
+        if series.MAJOR < 16:
+            convert_file(self.env.cr, "session_redis", "views/res_users_views.xml", {}, "update", False, "data")
 
     @api.depends()
     def _compute_session_redis_sessions(self):

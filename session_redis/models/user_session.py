@@ -75,7 +75,7 @@ def check_may_manage(env, user):
 class UserSession(models.TransientModel):
     _name = "session_redis.user.session"
     _description = "Session of a user"
-    _order = "created"
+    _order = "created, id"
 
     user_id = fields.Many2one("res.users", string="User", required=True, ondelete="cascade", readonly=True)
     short_id = fields.Char("Session", readonly=True, help="The first characters of the session id.")
