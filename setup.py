@@ -2,8 +2,9 @@
 
 The wheel installs the addon as ``odoo/addons/session_redis``, where Odoo 11
 finds it with no ``--addons-path``; the distribution is named
-``odoo11-addon-session_redis`` after the community's convention, and its
-version and dependencies come from ``__manifest__.py``.
+``odoo11-addon-session_redis`` after the community's convention, its version
+is ``11.0.`` followed by ``__manifest__.py``'s series-free version, and its
+dependencies come from the manifest too.
 """
 
 import ast
@@ -22,7 +23,7 @@ with open(os.path.join(HERE, "README.rst")) as handle:
 
 setup(
     name="odoo11-addon-%s" % ADDON,
-    version=MANIFEST["version"],
+    version="11.0." + MANIFEST["version"],
     description=MANIFEST["summary"],
     long_description=README,
     long_description_content_type="text/x-rst",
@@ -34,7 +35,7 @@ setup(
     package_dir={"odoo.addons." + ADDON: ADDON},
     packages=["odoo.addons." + ADDON]
     + ["odoo.addons.%s.%s" % (ADDON, package) for package in find_packages(ADDON)],
-    package_data={"odoo.addons." + ADDON: ["README.rst", "views/*.xml"]},
+    package_data={"odoo.addons." + ADDON: ["README.rst", "views/*.xml", "data/*.xml", "security/*.csv"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Odoo",

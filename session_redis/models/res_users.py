@@ -6,7 +6,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import convert_file
 
 from .. import series
-
 from .user_session import MANAGERS, Unavailable, check_may_manage, current_sid, redis_call, redis_store
 
 
@@ -34,7 +33,9 @@ class Users(models.Model):
         types and conditions otherwise; there, Odoo 18's own Devices list
         and ``odoo session_redis sessions`` show a user's sessions."""
         if series.MAJOR < 16:
-            convert_file(self.env.cr, "session_redis", "views/res_users_views.xml", {}, "update", False, "data")
+            convert_file(
+                self.env.cr, "session_redis", "views/res_users_views.xml", {}, "update", False, "data"
+            )
 
     @api.depends()
     def _compute_session_redis_sessions(self):
