@@ -110,7 +110,7 @@ def parse_timeout(text):
     except ValueError:
         seconds = 0
     if not 0 < seconds <= 3600:
-        raise ValueError("expected seconds, more than 0 (decimals allowed)")
+        raise ValueError("expected seconds, more than 0 and at most 3600 (decimals allowed)")
     return seconds
 
 
