@@ -10,7 +10,10 @@ ends the user's other sessions in Redis at once.
 
 Odoo 16 loads the session before its own error handling: a Redis outage
 then would answer 500. The WSGI entry (``Application.__call__``) turns it
-into the store's 503, and answers the probes before any session exists.
+into the store's 503, and answers the probes before any session exists. An
+outage while the session is saved, after the controller, reaches Odoo's
+dispatchers (a JSON-RPC call would get HTTP 200 with an error): their
+``handle_error`` answers 503 too.
 """
 
 from odoo import http
@@ -48,6 +51,21 @@ def use_redis_sessions(client, settings, metrics=None):
     http.root.__dict__.pop("session_store", None)
     series.wrap(http.Session, "finalize", _recording_login)
     series.wrap(USERS, "write", users.ending_sessions)
+    for dispatcher in set(http._dispatchers.values()):
+        series.wrap(dispatcher, "handle_error", _outage_as_503)
+
+
+def _outage_as_503(handle_error):
+    """A session saved (or rotated) after the controller ran fails inside
+    Odoo's dispatcher, which would wrap the outage in its own error page or
+    JSON-RPC error: it answers 503 like a session that failed to load."""
+
+    def handle_error_or_503(dispatcher, exc):
+        if isinstance(exc, RedisUnavailable):
+            return exc.get_response()
+        return handle_error(dispatcher, exc)
+
+    return handle_error_or_503
 
 
 def _recording_login(finalize):
