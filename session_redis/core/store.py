@@ -369,39 +369,44 @@ class RedisSessionStore(object):
             and self.id_pattern.fullmatch(identifier + "A" * length) is not None
         )
 
-    def identifier_sessions(self, identifiers):
-        """``{identifier: {sid: data}}`` of the stored sessions of each valid
-        identifier, found through the device index: two round trips, whatever
-        the size of the keyspace. Invalid identifiers are left out."""
+    def identifier_members(self, identifiers):
+        """``[(identifier, sid), ...]``: what the device index lists for each
+        valid identifier (one round trip, whatever the size of the keyspace;
+        an entry may outlive its session). Invalid identifiers are left out."""
         wanted = sorted({item for item in identifiers if self.is_identifier(item)})
         if not wanted:
-            return {}
+            return []
         pipe = self.redis.pipeline(transaction=False)
         for identifier in wanted:
             pipe.smembers(device_index_key(identifier, self.prefix))
-        members = []
+        members = [(identifier, None) for identifier in wanted]  # None: listed, even if empty
         for identifier, found in zip(wanted, pipe.execute()):
             for sid in sorted(item.decode("utf-8", "replace") for item in found):
                 if sid.startswith(identifier) and self.is_valid_key(sid):
                     members.append((identifier, sid))
-        result = {identifier: {} for identifier in wanted}
-        for (identifier, sid), data in zip(members, self._live([sid for _identifier, sid in members])):
-            if data is not None:
-                result[identifier][sid] = data
-        return result
+        return members
 
     def end_identifiers(self, identifiers):
         """End every session of these device identifiers and drop their
         index; return how many sessions were stored. Invalid identifiers end
         nothing. Three round trips."""
-        found = self.identifier_sessions(identifiers)
-        sessions = [(sid, owner_of(data)) for live in found.values() for sid, data in live.items()]
-        extra = [device_index_key(identifier, self.prefix) for identifier in found]
-        return self._end(sessions, action=None, extra_keys=extra)
+        members = self.identifier_members(identifiers)
+        sids = [sid for _identifier, sid in members if sid]
+        sessions = [(sid, data and owner_of(data)) for sid, data in zip(sids, self._live(sids))]
+        index_keys = [device_index_key(identifier, self.prefix) for identifier, sid in members if not sid]
+        return self._end(sessions, action=None, extra_keys=index_keys)
 
     def missing_identifiers(self, identifiers):
-        """The valid identifiers none of whose sessions is stored."""
-        return {identifier for identifier, live in self.identifier_sessions(identifiers).items() if not live}
+        """The valid identifiers none of whose sessions is stored: two round
+        trips per batch of identifiers, existence checks only."""
+        missing = set()
+        for batch in batches(identifiers):
+            members = self.identifier_members(batch)
+            sids = [sid for _identifier, sid in members if sid]
+            live = {sid for sid, present in zip(sids, self.stored(sids)) if present}
+            missing.update(identifier for identifier, _sid in members)
+            missing.difference_update(identifier for identifier, sid in members if sid in live)
+        return missing
 
     # --- bulk operations: the migration and the operator jobs ---
 
