@@ -260,11 +260,13 @@ class RedisSessionStore(object):
             self.save(session)
 
     def get(self, sid):
-        """The stored session ``sid``; for an id that is well formed but not
+        """The stored session ``sid``. For an id that is well formed but not
         stored (expired, or never saved because it held nothing but Odoo's
-        defaults), an empty session that keeps the id, as Odoo's own store
-        does: the CSRF token of a form is derived from it. Such a session is
-        new, and a login on it always gets a new id (see the glue)."""
+        defaults), an empty new session: with :attr:`renew_missing` under a
+        new id, else keeping the id, as Odoo 11's store does (the CSRF token
+        of a form is derived from it; a login on it always gets a new id).
+        A session idle for longer than its expiration now (a lifetime
+        lowered since it was written) or past ``max_lifetime`` is ended."""
         if not self.is_valid_key(sid):
             self.metrics.load("refused")
             return self.new()
@@ -370,16 +372,17 @@ class RedisSessionStore(object):
         )
 
     def identifier_members(self, identifiers):
-        """``[(identifier, sid), ...]``: what the device index lists for each
-        valid identifier (one round trip, whatever the size of the keyspace;
-        an entry may outlive its session). Invalid identifiers are left out."""
+        """What the device index lists, in one round trip whatever the size
+        of the keyspace: ``(identifier, None)`` for each valid identifier,
+        then ``(identifier, sid)`` for each session id listed under it (an
+        entry may outlive its session). Invalid identifiers are left out."""
         wanted = sorted({item for item in identifiers if self.is_identifier(item)})
         if not wanted:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for identifier in wanted:
             pipe.smembers(device_index_key(identifier, self.prefix))
-        members = [(identifier, None) for identifier in wanted]  # None: listed, even if empty
+        members = [(identifier, None) for identifier in wanted]
         for identifier, found in zip(wanted, pipe.execute()):
             for sid in sorted(item.decode("utf-8", "replace") for item in found):
                 if sid.startswith(identifier) and self.is_valid_key(sid):
@@ -471,15 +474,16 @@ class RedisSessionStore(object):
         the logged-in ones in their indexes; a session already in Redis is
         newer and kept. Return, for each session, True if written, False if
         already stored, None if over ``max_size`` or not a valid id. One
-        round trip, two with a prefix (the older keys are checked first).
+        round trip for the sessions (with a prefix, one more first for the
+        older keys) and one for the indexes of those written.
         """
         now = self.clock()
         results, pending = [], []  # pending: (index in results, sid, raw, ttl, owner)
         for sid, data in sessions:
-            raw = encode_with_times(data, now, now)
             if not self.is_valid_key(sid):
                 results.append(None)
                 continue
+            raw = encode_with_times(data, now, now)
             if len(raw) > self.max_size:
                 _logger.warning(
                     "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
