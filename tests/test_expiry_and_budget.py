@@ -1,5 +1,6 @@
 """Idle expiry, lifetime cap, Redis commands per request, odoo.conf and the
-older module's keys, through real Odoo 11 nodes."""
+older module's keys, through real Odoo 11 nodes (the expiry rules on Odoo 18
+too: it saves a session only when asked to, which the touch must do)."""
 
 import json
 import os
@@ -12,6 +13,11 @@ from session_redis.core.layout import META, legacy_session_key, session_key
 from tests.servers import LAUNCHER, REPO
 
 
+@pytest.fixture(params=["11.0", "18.0"])
+def nodes(request, odoo_nodes, series_nodes):
+    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
+
+
 def use_every_second(node, sid, seconds):
     """Use the session once a second; return how many uses found it alive."""
     alive = 0
@@ -22,8 +28,8 @@ def use_every_second(node, sid, seconds):
     return alive
 
 
-def test_a_session_in_use_never_expires_an_idle_one_does(odoo_nodes):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "4"})
+def test_a_session_in_use_never_expires_an_idle_one_does(nodes):
+    node = nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "4"})
     sid = node.login()
     uses = use_every_second(node, sid, 10)
     assert node.session_info(sid)["username"] == "admin", "expired while in use"
@@ -32,15 +38,15 @@ def test_a_session_in_use_never_expires_an_idle_one_does(odoo_nodes):
     assert node.session_info(sid) is None, "still alive after 6 s idle"
 
 
-def test_without_sliding_a_session_dies_at_its_expiration_even_in_use(odoo_nodes):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "4", "ODOO_SESSION_REDIS_SLIDING": "false"})
+def test_without_sliding_a_session_dies_at_its_expiration_even_in_use(nodes):
+    node = nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "4", "ODOO_SESSION_REDIS_SLIDING": "false"})
     sid = node.login()
     use_every_second(node, sid, 5)
     assert node.session_info(sid) is None
 
 
-def test_max_lifetime_ends_a_busy_session(odoo_nodes):
-    node = odoo_nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "100", "ODOO_SESSION_REDIS_MAX_LIFETIME": "5"})
+def test_max_lifetime_ends_a_busy_session(nodes):
+    node = nodes(env={"ODOO_SESSION_REDIS_EXPIRATION": "100", "ODOO_SESSION_REDIS_MAX_LIFETIME": "5"})
     sid = node.login()
     use_every_second(node, sid, 6)
     assert node.session_info(sid) is None
