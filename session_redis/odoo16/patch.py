@@ -18,7 +18,6 @@ dispatchers (a JSON-RPC call would get HTTP 200 with an error): their
 
 from odoo import http
 from odoo.addons.base.models import res_users
-from odoo.tools.func import lazy_property
 
 from .. import series, users
 from ..core.store import RedisUnavailable
@@ -44,10 +43,15 @@ def use_redis_sessions(client, settings, metrics=None):
     """Make every ``Application`` (and the running ``odoo.http.root``) use Redis."""
 
     def session_store(application):
-        # lazy_property caches the value under this function's name.
+        # the property caches the value under this function's name
         return make_store(client, settings, metrics)
 
-    http.Application.session_store = lazy_property(session_store)
+    # Odoo's own kind of cached property (lazy_property on 16-18,
+    # functools.cached_property on 19), so that Odoo's resets reach it
+    prop = type(http.Application.__dict__["session_store"])(session_store)
+    if hasattr(prop, "__set_name__"):
+        prop.__set_name__(http.Application, "session_store")
+    http.Application.session_store = prop
     http.root.__dict__.pop("session_store", None)
     series.wrap(http.Session, "finalize", _recording_login)
     series.wrap(USERS, "write", users.ending_sessions)

@@ -9,7 +9,9 @@ the device index: nothing here scans the keyspace.
 """
 
 import logging
+import math
 import re
+import time
 
 from odoo import http
 from odoo.service import security
@@ -26,6 +28,9 @@ _logger = logging.getLogger(__name__)
 LONG_IDS = series.MAJOR >= 18
 B64_ID = re.compile(r"[A-Za-z0-9_-]{84}")
 IDENTIFIER_LENGTH = 42
+# Odoo 19: rotation restarts the session's create_time (soft rotation counts
+# from it), and a malformed device identifier is an error.
+ROTATION_RESETS_CREATE_TIME = STRICT_IDENTIFIERS = series.MAJOR >= 19
 MAX_INACTIVITY = "sessions.max_inactivity_seconds"
 
 
@@ -63,15 +68,60 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             """Odoo's own 84-character id."""
             return http.FilesystemSessionStore.generate_key(self, salt)
 
-    def rotate(self, session, env):
-        """A new id for ``session``: every key of the old one is deleted, the
-        session token is computed again for the new id, and it is saved."""
-        self.delete(session)
-        session.sid = self.generate_key()
+    def rotate(self, session, env, soft=False):
+        """A new id for ``session``, its session token computed again.
+
+        Hard (login, logout; every series): every key of the old id is
+        deleted. Soft (Odoo 19, a logged-in session older than Odoo's
+        ``SESSION_ROTATION_INTERVAL``): the device identifier is kept, and
+        the old id stays usable for Odoo's ``SESSION_DELETION_TIMER``, as a
+        session pointing at the new one (``next_sid``) whose key expires
+        then; the new session carries ``gc_previous_sessions`` until
+        :meth:`delete_old_sessions` ends the old ones."""
+        if soft:
+            identifier = session.sid[: self.identifier_length]
+            recent = self.get(session.sid)
+            if "next_sid" in recent:  # a concurrent request rotated it already
+                session.sid = recent["next_sid"]
+                return
+            next_sid = identifier + self.generate_key()[self.identifier_length :]
+            session["next_sid"] = next_sid
+            session["deletion_time"] = time.time() + http.SESSION_DELETION_TIMER
+            self.save(session)
+            session["gc_previous_sessions"] = True
+            session.sid = next_sid
+            del session["deletion_time"]
+            del session["next_sid"]
+        else:
+            self.delete(session)
+            session.sid = self.generate_key()
         if session.uid and env:
             session.session_token = security.compute_session_token(session, env)
         session.should_rotate = False
+        if ROTATION_RESETS_CREATE_TIME:
+            session["create_time"] = time.time()
         self.save(session)
+
+    def delete_old_sessions(self, session):
+        """Odoo 19, on each authenticated request: once the grace period of
+        a soft rotation is over, end every other session of the device
+        (through the device index) and keep this one."""
+        if (
+            "gc_previous_sessions" in session
+            and session["create_time"] + http.SESSION_DELETION_TIMER < time.time()
+        ):
+            self.delete_from_identifiers([session.sid[: self.identifier_length]])
+            del session["gc_previous_sessions"]
+            self.save(session)
+
+    def _ttl(self, data):
+        """A session that Odoo 19 keeps only until its ``deletion_time`` (the
+        old id after a soft rotation) expires then in Redis too."""
+        ttl = super()._ttl(data)
+        deletion_time = data.get("deletion_time")
+        if isinstance(deletion_time, (int, float)) and not isinstance(deletion_time, bool):
+            ttl = max(1, min(ttl, int(math.ceil(deletion_time - self.clock()))))
+        return ttl
 
     def vacuum(self, max_lifetime=http.SESSION_LIFETIME):
         """Odoo's session garbage collection (``ir.http._gc_sessions``):
@@ -100,15 +150,21 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
     def delete_from_identifiers(self, identifiers):
         """End every session of these device identifiers (Odoo 18's device
         revocation), through the device index. An identifier that is not
-        42 characters of an id's alphabet ends nothing."""
+        42 characters of an id's alphabet ends nothing; Odoo 19 refuses it
+        (ValueError), as its own store does."""
+        if STRICT_IDENTIFIERS and not all(self.is_identifier(item) for item in identifiers):
+            raise ValueError("session_redis: a device identifier is 42 characters of a session id")
         self._call("delete", lambda: self.end_identifiers(identifiers))
 
     def get_missing_session_identifiers(self, identifiers):
-        """The identifiers with no stored session (later Odoo 18 and 19
-        mark their devices revoked). When Redis fails, none: a store that
-        cannot look must not have every device marked revoked."""
+        """The identifiers with no stored session (Odoo 19's device clean-up
+        marks their devices revoked); one that is no identifier at all has
+        none. When Redis fails, none: a store that cannot look must not have
+        every device marked revoked."""
+        identifiers = set(identifiers)
         try:
-            return self.missing_identifiers(identifiers)
+            found = self.missing_identifiers(identifiers)
         except REDIS_ERRORS as error:
             _logger.warning("device sessions not checked, Redis unavailable: %s", error)
             return set()
+        return found | {item for item in identifiers if not self.is_identifier(item)}
