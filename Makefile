@@ -1,7 +1,7 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
 .PHONY: run test lint format load bench compat lb-demo venv venvs clean
 
-# SERIES=16.0, 17.0 or 18.0 serves that Odoo instead of Odoo 11.
+# SERIES=16.0, 17.0, 18.0 or 19.0 serves that Odoo instead of Odoo 11.
 run:
 	SERIES="$(SERIES)" tools/run-demo
 
@@ -41,7 +41,7 @@ venv:
 # .venv-<series> for the newer Odoos, from ../shared/odoo/odoo-<series>-src.tar.gz;
 # a series whose sources are missing is skipped with a message (exit code 3).
 venvs:
-	@for series in 16.0 17.0 18.0; do \
+	@for series in 16.0 17.0 18.0 19.0; do \
 		tools/bootstrap-series $$series || [ $$? -eq 3 ] || exit 1; \
 	done
 

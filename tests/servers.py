@@ -20,7 +20,7 @@ LAUNCHER = os.path.join(REPO, "bin", "odoo")
 
 # The newer Odoo series the harness runs (tools/bootstrap-series builds each
 # one's .venv-<series>); tests parametrize over them.
-SERIES = ("16.0", "17.0", "18.0")
+SERIES = ("16.0", "17.0", "18.0", "19.0")
 
 
 def launcher(series="11.0"):

@@ -10,7 +10,12 @@ from session_redis.core.layout import session_key
 from tests.servers import SERIES, RedisServer, free_port
 from tests.test_series_sessions import HEALTH, TIMEOUT, start_together
 
-SOME_SID = {"16.0": "5e" * 20, "17.0": "5e" * 20, "18.0": "5e" * 42}  # well formed, never stored
+SOME_SID = {
+    "16.0": "5e" * 20,
+    "17.0": "5e" * 20,
+    "18.0": "5e" * 42,
+    "19.0": "5e" * 42,
+}  # well formed, never stored
 
 
 def health(node):
