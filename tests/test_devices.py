@@ -1,4 +1,4 @@
-"""Odoo 18's devices: a session id's first 42 characters name the device
+"""Odoo 18 and 19's devices: a session id's first 42 characters name the device
 (its *identifier*), and Odoo ends a device's sessions by identifier
 (``res.device._revoke`` -> ``store.delete_from_identifiers``).
 
@@ -8,11 +8,11 @@ Three levels, each against real processes:
   (84 url-safe characters, a 42-character identifier) on the private
   Redis; what joins the device index, what an identifier ends, what is
   refused, what counts as missing, and what one revocation sends to Redis;
-- Odoo 18 nodes, addon on (two nodes, one Redis) and off (one node, files):
+- Odoo 18 and 19 nodes, addon on (two nodes, one Redis) and off (one node, files):
   two browsers log in, Odoo records their devices, one is revoked through
   the same calls as the web client's "Revoke" button (identity check
   included), and the revoked browser is refused everywhere;
-- the store Odoo 18 builds in an ``odoo shell``: the device methods on
+- the store Odoo 18 and 19 build in an ``odoo shell``: the device methods on
   Odoo's own session class, and fail-safe answers when Redis is down.
 """
 
@@ -31,7 +31,8 @@ from session_redis.core.store import RedisSessionStore
 from tests.servers import REPO, free_port, launcher, wait_until
 from tests.test_store import commands
 
-SERIES = "18.0"
+# The series whose ids name devices
+DEVICE_SERIES = ["18.0", "19.0"]
 PREFIX = "shop"
 
 
@@ -240,7 +241,7 @@ def test_revoking_a_device_costs_the_same_few_commands_however_many_sessions_are
     assert sent[10] == sent[1000]
 
 
-# --- Odoo 18 nodes: the web client's "Revoke" and "Log out from all devices" ---
+# --- Odoo 18 and 19 nodes: the web client's "Revoke" and "Log out from all devices" ---
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0"
@@ -299,22 +300,25 @@ class Browser(object):
         params = {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}
         return self.result(node, "/web/dataset/call_kw/%s/%s" % (model, method), params)
 
-    def button(self, node, model, method, ids):
+    def button(self, node, model, method, ids, context=None):
         """A ``type="object"`` button, as the web client calls it."""
-        params = {"model": model, "method": method, "args": [ids], "kwargs": {}}
+        kwargs = {"context": context} if context else {}
+        params = {"model": model, "method": method, "args": [ids], "kwargs": kwargs}
         return self.result(node, "/web/dataset/call_button/%s/%s" % (model, method), params)
 
     def confirmed_button(self, node, model, method, ids, password="admin"):
         """A button behind ``@check_identity``: Odoo answers with its
         password wizard; the user types the password into the wizard's form
         (saved with ``web_save``) and presses "Confirm Password", which runs
-        the button's method. Returns what that method returned."""
+        the button's method (Odoo 19 reads the password from the context the
+        wizard's button sends, 18 from the saved form: both are sent).
+        Returns what that method returned."""
         action = self.button(node, model, method, ids)
         assert action["res_model"] == "res.users.identitycheck", action
         wizard = action["res_id"]
         typed = [[wizard], {"password": password}]
         self.call_kw(node, "res.users.identitycheck", "web_save", typed, {"specification": {}})
-        return self.button(node, "res.users.identitycheck", "run_check", [wizard])
+        return self.button(node, "res.users.identitycheck", "run_check", [wizard], {"password": password})
 
 
 def devices(browser, node, identifiers):
@@ -347,11 +351,16 @@ def redis_keys_of(client, identifier):
     return sorted(key.decode() for key in client.scan_iter(match="*%s*" % identifier))
 
 
+@pytest.fixture(params=DEVICE_SERIES)
+def series(request):
+    return request.param
+
+
 @pytest.mark.parametrize("sessions", ["redis", "files"])
-def test_revoking_a_device_logs_out_that_browser_only(sessions, series_nodes, redis_client):
+def test_revoking_a_device_logs_out_that_browser_only(sessions, series, series_nodes, redis_client):
     """Addon on: two nodes, one Redis; the revoked browser is refused by
     both. Addon off (the control): Odoo's own files, one node."""
-    factory = series_nodes(SERIES)
+    factory = series_nodes(series)
     if sessions == "redis":
         nodes = [factory("a"), factory("b")]
     else:  # the control: Odoo's own store, one node
@@ -390,8 +399,8 @@ def test_revoking_a_device_logs_out_that_browser_only(sessions, series_nodes, re
     assert set(devices(kept, nodes[-1], [kept_id, revoked_id])) == {kept_id}
 
 
-def test_log_out_from_all_devices_keeps_only_the_current_browser(series_nodes, redis_client):
-    factory = series_nodes(SERIES)
+def test_log_out_from_all_devices_keeps_only_the_current_browser(series, series_nodes, redis_client):
+    factory = series_nodes(series)
     nodes = [factory("a"), factory("b")]
     current = Browser(FIREFOX).login(nodes[0])
     others = [Browser(CHROME).login(nodes[1]), Browser(SAFARI).login(nodes[0])]
@@ -414,8 +423,8 @@ def test_log_out_from_all_devices_keeps_only_the_current_browser(series_nodes, r
     assert set(devices(current, nodes[0], identifiers)) == {current.sid[:42]}
 
 
-def test_revoking_the_current_device_logs_that_browser_out_everywhere(series_nodes, redis_client):
-    factory = series_nodes(SERIES)
+def test_revoking_the_current_device_logs_that_browser_out_everywhere(series, series_nodes, redis_client):
+    factory = series_nodes(series)
     nodes = [factory("a"), factory("b")]
     browser, bystander = Browser(FIREFOX).login(nodes[0]), Browser(CHROME).login(nodes[1])
     for node in nodes:
@@ -434,7 +443,7 @@ def test_revoking_the_current_device_logs_that_browser_out_everywhere(series_nod
         assert bystander.logged_in(node), node.url
 
 
-# --- the store Odoo 18 builds, in an odoo shell ---
+# --- the store Odoo 18 and 19 build, in an odoo shell ---
 
 SHELL_SCRIPT = """
 import json
@@ -463,13 +472,13 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def odoo_shell(database, folder, redis_url, prefix):
-    """Run SHELL_SCRIPT in ``odoo shell`` on Odoo 18 with the addon on;
+def odoo_shell(series, database, folder, redis_url, prefix):
+    """Run SHELL_SCRIPT in ``odoo shell`` on ``series`` with the addon on;
     return its result and the log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
     env.update(ODOO_SESSION_REDIS="1", ODOO_SESSION_REDIS_URL=redis_url, ODOO_SESSION_REDIS_PREFIX=prefix)
     command = [
-        launcher(SERIES),
+        launcher(series),
         "shell",
         "--addons-path=" + REPO,
         "--load=base,web,session_redis",
@@ -492,11 +501,11 @@ def odoo_shell(database, folder, redis_url, prefix):
     return json.loads(lines[-1][len("RESULT ") :]), done.stderr
 
 
-def test_odoo_18_store_finds_and_ends_device_sessions_through_its_index(
-    series_database, redis_server, redis_client, tmp_path
+def test_the_store_odoo_builds_finds_and_ends_device_sessions_through_its_index(
+    series, series_database, redis_server, redis_client, tmp_path
 ):
-    database = series_database(SERIES)
-    result, _log = odoo_shell(database.name, str(tmp_path), redis_server.url, "shell")
+    database = series_database(series)
+    result, _log = odoo_shell(series, database.name, str(tmp_path), redis_server.url, "shell")
     sid, other = result["sid"], result["other"]
     assert result["store"] == "Odoo16SessionStore"
     assert len(sid) == 84
@@ -506,14 +515,14 @@ def test_odoo_18_store_finds_and_ends_device_sessions_through_its_index(
     assert redis_keys_of(redis_client, sid[:42]) == []
 
 
-def test_when_redis_is_down_no_device_is_reported_missing(series_database, tmp_path):
+def test_when_redis_is_down_no_device_is_reported_missing(series, series_database, tmp_path):
     """Later 18.x and 19 mark revoked every device whose identifier the
     store reports missing (``res.device.log``'s autovacuum): an unreachable
     Redis must report none. A revocation must fail (503) rather than look
     done."""
-    database = series_database(SERIES)
+    database = series_database(series)
     closed = "redis://127.0.0.1:%d/0" % free_port()
-    result, log = odoo_shell(database.name, str(tmp_path), closed, "down")
+    result, log = odoo_shell(series, database.name, str(tmp_path), closed, "down")
     assert result["store"] == "Odoo16SessionStore"
     assert result["save"] == "RedisUnavailable"
     assert result["missing"] == [] and result["missing after"] == []

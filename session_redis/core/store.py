@@ -350,9 +350,15 @@ class RedisSessionStore(object):
     def delete(self, session):
         """End the session: delete every key it may live under, and its
         entries in the indexes (the owner it was loaded with: a logout
-        empties the session before Odoo deletes it)."""
+        empties the session before Odoo deletes it). Where ids name devices,
+        a logged-in session's older ids on the same device (Odoo 19 keeps
+        the previous id alive for a while after a soft rotation) end with it."""
         loaded = _loaded(session)
-        self._end([(session.sid, loaded.owner if loaded else owner_of(session))])
+        owner = loaded.owner if loaded else owner_of(session)
+        older = []
+        if owner and self.identifier_length:
+            older = self._call("delete", lambda: self._same_device(session.sid))
+        self._end([(session.sid, owner)] + [(sid, owner) for sid in older])
 
     def list(self):
         """Ids of the stored sessions of this prefix, the older module's keys
@@ -388,6 +394,11 @@ class RedisSessionStore(object):
                 if sid.startswith(identifier) and self.is_valid_key(sid):
                     members.append((identifier, sid))
         return members
+
+    def _same_device(self, sid):
+        """The other ids the device index lists for ``sid``'s device."""
+        members = self.identifier_members([sid[: self.identifier_length]])
+        return [other for _identifier, other in members if other and other != sid]
 
     def end_identifiers(self, identifiers):
         """End every session of these device identifiers and drop their

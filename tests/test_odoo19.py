@@ -1,0 +1,123 @@
+"""Odoo 19's soft rotation over two nodes sharing Redis.
+
+A logged-in session older than Odoo's ``SESSION_ROTATION_INTERVAL`` gets a
+new id at its next request, keeping its first 42 characters (the device);
+the old id keeps working for Odoo's ``SESSION_DELETION_TIMER`` (it points at
+the new one), and once the new session is that old, Odoo asks the store to
+end the device's other sessions. The session's age is Odoo's own
+``create_time``, moved back in Redis here instead of waiting hours.
+"""
+
+import glob
+import os
+import re
+
+import pytest
+import requests
+
+from session_redis.core.codec import decode_session, encode_session
+from session_redis.core.layout import META, device_index_key, session_key, times_of, with_times
+from tests.servers import REPO
+
+SERIES = "19.0"
+IDENTIFIER = 42
+EXPIRED = "odoo.http.SessionExpiredException"
+
+
+def odoo_constant(name):
+    """A constant of the installed Odoo 19's ``odoo/http.py`` (``60 * 60 * 3``
+    style products are computed), so that the test follows Odoo, not a guess."""
+    found = glob.glob(
+        os.path.join(REPO, ".venv-" + SERIES, "lib", "python3*", "site-packages", "odoo", "http.py")
+    )
+    if not found:
+        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (SERIES, SERIES))
+    with open(found[0]) as handle:
+        match = re.search(r"^%s = ([\d *]+)$" % name, handle.read(), re.M)
+    product = 1
+    for factor in match.group(1).split("*"):
+        product *= int(factor)
+    return product
+
+
+def info(node, sid):
+    """``(uid or None, the cookie Odoo sets back)`` for a request with ``sid``."""
+    response = requests.post(
+        node.url + "/web/session/get_session_info",
+        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        cookies={"session_id": sid},
+        timeout=60,
+    )
+    body = response.json()
+    if "error" in body:
+        assert body["error"]["data"]["name"] == EXPIRED, body
+        return None, response.cookies.get("session_id")
+    return body["result"]["uid"], response.cookies.get("session_id")
+
+
+def age(redis, sid, seconds):
+    """Move the session's ``create_time`` back by ``seconds``, keeping its
+    time-to-live and the addon's framing."""
+    key = session_key(sid)
+    data = decode_session(redis.get(key))
+    created, touched = times_of(data.pop(META))
+    data["create_time"] -= seconds
+    redis.set(key, with_times(encode_session(data), created, touched), keepttl=True)
+
+
+def members(redis, sid):
+    return sorted(item.decode() for item in redis.smembers(device_index_key(sid[:IDENTIFIER])))
+
+
+def test_soft_rotation_keeps_the_device_and_the_old_id_for_the_grace_period_only(series_nodes, redis_client):
+    interval, grace = odoo_constant("SESSION_ROTATION_INTERVAL"), odoo_constant("SESSION_DELETION_TIMER")
+    factory = series_nodes(SERIES)
+    a, b = factory("a"), factory("b")
+    old = a.login()
+    age(redis_client, old, interval + 1)
+
+    uid, new = info(b, old)  # the first request after the interval rotates, on any node
+    assert uid == 2 and new and new != old
+    assert new[:IDENTIFIER] == old[:IDENTIFIER], "a soft rotation keeps the device"
+    assert 0 < redis_client.ttl(session_key(old)) <= grace, "the old id lives for Odoo's grace period"
+    assert decode_session(redis_client.get(session_key(old)))["next_sid"] == new
+    assert members(redis_client, new) == sorted([old, new])
+
+    assert info(a, old) == (2, new), "a request still holding the old cookie is moved to the new id"
+    assert info(a, new)[0] == 2
+
+    age(redis_client, new, grace + 1)  # the grace period is over
+    assert info(b, new)[0] == 2
+    assert redis_client.exists(session_key(old)) == 0, "the old id ends with the grace period"
+    assert members(redis_client, new) == [new]
+    assert info(a, old)[0] is None and info(b, new)[0] == 2
+
+    requests.post(
+        b.url + "/web/session/destroy",
+        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        cookies={"session_id": new},
+        timeout=60,
+    )
+    assert info(a, new)[0] is None
+    assert redis_client.exists(session_key(new), device_index_key(new[:IDENTIFIER])) == 0
+
+
+def test_logout_during_the_grace_period_ends_both_ids(series_nodes, redis_client):
+    interval = odoo_constant("SESSION_ROTATION_INTERVAL")
+    factory = series_nodes(SERIES)
+    a, b = factory("a"), factory("b")
+    old = a.login()
+    age(redis_client, old, interval + 1)
+    _uid, new = info(b, old)
+    assert new != old and redis_client.exists(session_key(old), session_key(new)) == 2
+
+    requests.post(
+        a.url + "/web/session/destroy",
+        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        cookies={"session_id": new},
+        timeout=60,
+    )
+    # Odoo's own store deletes only the current id: the old one, still in
+    # its grace period, would log the browser in again; here both end
+    assert info(a, new)[0] is None and info(b, old)[0] is None
+    assert redis_client.exists(session_key(new), session_key(old)) == 0
