@@ -137,7 +137,7 @@ def build_parser():
         "export-fs",
         parents=[common, folder],
         help="write Redis sessions back as files",
-        description="Write the sessions of Redis as Odoo 11's session files, to go back to "
+        description="Write the sessions of Redis as the running Odoo's session files, to go back to "
         "filesystem sessions without logging anybody out. Run it as Odoo's user.",
     )
     export_fs.add_argument(
