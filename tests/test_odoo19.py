@@ -69,7 +69,9 @@ def members(redis, sid):
     return sorted(item.decode() for item in redis.smembers(device_index_key(sid[:IDENTIFIER])))
 
 
-def test_soft_rotation_keeps_the_device_and_the_old_id_for_the_grace_period_only(series_nodes, redis_client):
+def test_soft_rotation_keeps_the_device_and_the_old_id_for_the_grace_period_only(
+    series_nodes, redis_client, figure
+):
     interval, grace = odoo_constant("SESSION_ROTATION_INTERVAL"), odoo_constant("SESSION_DELETION_TIMER")
     factory = series_nodes(SERIES)
     a, b = factory("a"), factory("b")
@@ -79,7 +81,12 @@ def test_soft_rotation_keeps_the_device_and_the_old_id_for_the_grace_period_only
     uid, new = info(b, old)  # the first request after the interval rotates, on any node
     assert uid == 2 and new and new != old
     assert new[:IDENTIFIER] == old[:IDENTIFIER], "a soft rotation keeps the device"
-    assert 0 < redis_client.ttl(session_key(old)) <= grace, "the old id lives for Odoo's grace period"
+    left = redis_client.ttl(session_key(old))
+    assert 0 < left <= grace, "the old id lives for Odoo's grace period"
+    figure(
+        "Odoo 19 soft rotation: the old id's key expires in %d s (Odoo's SESSION_DELETION_TIMER: %d s), "
+        "the new one in %d s" % (left, grace, redis_client.ttl(session_key(new)))
+    )
     assert decode_session(redis_client.get(session_key(old)))["next_sid"] == new
     assert members(redis_client, new) == sorted([old, new])
 
