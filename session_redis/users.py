@@ -32,7 +32,8 @@ def ending_sessions(write):
 
     def write_and_end_sessions(users, values):
         result = write(users, values)
-        if "password" in values or values.get("active") is False:
+        # any false value archives: False, but also 0 or "" from an RPC client
+        if "password" in values or ("active" in values and not values["active"]):
             end_sessions_of(users)
         return result
 

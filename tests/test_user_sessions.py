@@ -5,6 +5,7 @@ archived user) ends the user's other sessions in Redis at once."""
 import requests
 from odoo.http import OpenERPSession
 
+from session_redis.core.layout import session_key
 from session_redis.core.store import LOGIN_INFO, RedisSessionStore
 
 
@@ -88,3 +89,19 @@ def test_a_new_password_ends_the_users_other_sessions_at_once(odoo_nodes, redis_
     archived = log_in(a, "bob", "bob3")
     call(b, admin, "res.users", "write", [[uid], {"active": False}])
     assert store.get(archived).new and a.session_info(admin)["username"] == "admin"
+
+
+def test_archiving_with_any_false_value_ends_the_users_sessions(odoo_nodes, redis_client):
+    """An RPC client may archive with 0 or "" rather than False: Odoo
+    archives the user all the same, and the sessions must end too."""
+    node = odoo_nodes()
+    admin = node.login()
+    store = RedisSessionStore(redis_client, OpenERPSession)
+    for number, false in enumerate([False, 0, ""]):
+        login = "archived%d" % number
+        uid = new_user(node, admin, login)
+        sid = log_in(node, login, login)
+        assert [session.sid for session in store.user_sessions(node.database, uid)] == [sid]
+        call(node, admin, "res.users", "write", [[uid], {"active": false}])
+        assert store.user_sessions(node.database, uid) == [], false
+        assert redis_client.exists(session_key(sid)) == 0, false
