@@ -332,3 +332,10 @@ def test_the_store_takes_its_parameters_and_their_defaults_from_the_settings():
 
 def test_the_metrics_token_is_a_secret():
     assert masked("metrics_token", "scrape-me") == "***"
+
+
+def test_a_prefix_starting_with_a_colon_is_refused():
+    # "session::shop:<sid>" is where the older module kept prefix "shop"'s sessions
+    message = error_of(PREFIX=":shop")
+    assert "ODOO_SESSION_REDIS_PREFIX=':shop'" in message and "'shop'" in message
+    assert settings(PREFIX="shop:eu").prefix == "shop:eu"

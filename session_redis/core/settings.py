@@ -118,6 +118,18 @@ def parse_text(text):
     return text.strip() or None
 
 
+def parse_prefix(text):
+    """A namespace for the keys. One starting with ``:`` would name another
+    site's keys: ``session::shop:<sid>`` is where the older module kept the
+    sessions of prefix ``shop``."""
+    prefix = text.strip()
+    if prefix.startswith(":"):
+        raise ValueError(
+            "a prefix may not start with ':' (it would reach the sessions of prefix %r)" % prefix[1:]
+        )
+    return prefix
+
+
 def parse_url_setting(text):
     url = text.strip()
     try:
@@ -180,7 +192,7 @@ SPECS = [
     ("cluster", "CLUSTER", parse_flag, False),
     ("socket_timeout", "SOCKET_TIMEOUT", parse_timeout, 3.0),
     ("connect_timeout", "CONNECT_TIMEOUT", parse_timeout, 2.0),
-    ("prefix", "PREFIX", parse_text, ""),
+    ("prefix", "PREFIX", parse_prefix, ""),
     ("expiration", "EXPIRATION", parse_seconds, None),
     ("expiration_anonymous", "EXPIRATION_ANONYMOUS", parse_seconds, None),
     ("sliding", "SLIDING", parse_flag, True),
