@@ -532,3 +532,35 @@ def test_every_end_of_a_session_deletes_its_activity_record(redis_client):
     store.delete_many([sessions[1].sid])
     store.end_user_sessions("prod", 2)
     assert redis_client.keys("*") == []
+
+
+def test_a_session_ended_while_a_request_held_it_is_not_brought_back(redis_client):
+    """A request loads a logged-in session; meanwhile it is ended elsewhere
+    (a logout on another node, a revocation); when the request saves it,
+    nothing is written, and its index entries do not come back either."""
+    store = RedisSessionStore(redis_client, OpenERPSession)
+    session = OpenERPSession({"uid": 7, "db": "shop", "login": "bob"}, SID, True)
+    store.save(session)
+    in_flight = store.get(SID)
+    assert store.end_user_sessions("shop", 7) == 1
+    in_flight["saved_action"] = 42  # the request changed it
+    store.save(in_flight)
+    assert redis_client.exists(store.key(SID)) == 0
+    assert store.user_sessions("shop", 7) == [] and redis_client.exists(store.index_key("shop", 7)) == 0
+    assert store.get(SID).new
+
+    kept = store.get(SID)  # the code that ends a session may keep it on purpose
+    kept.update(uid=7, db="shop")
+    store.save(kept)
+    store.delete(kept)
+    store.save(kept)
+    assert redis_client.exists(store.key(SID)) == 1
+
+
+def test_a_session_moved_from_the_older_key_is_still_written(redis_client):
+    store = RedisSessionStore(redis_client, OpenERPSession, prefix="shop")
+    redis_client.set(legacy_session_key(SID, "shop"), b'{"uid": 7, "db": "shop"}')
+    session = store.get(SID)
+    session["x"] = 1
+    store.save(session)
+    assert json.loads(redis_client.get(store.key(SID)))["x"] == 1

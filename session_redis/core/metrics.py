@@ -31,7 +31,7 @@ FOLDER_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # buckets show time-outs.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LOAD_OUTCOMES = ("hit", "miss", "refused")
-SAVE_OUTCOMES = ("written", "touched", "unchanged")
+SAVE_OUTCOMES = ("written", "touched", "unchanged", "ended")
 ACTIONS = ("load", "save", "delete")
 
 

@@ -97,7 +97,8 @@ class Unmetered(object):
 
     def save(self, outcome):
         """Odoo saved a session: ``written``, ``touched`` (only the expiry
-        pushed back) or ``unchanged`` (nothing sent)."""
+        pushed back), ``unchanged`` (nothing sent) or ``ended`` (it ended
+        while its request ran, and was not brought back)."""
 
     def delete(self):
         """A session ended."""
@@ -343,7 +344,10 @@ class RedisSessionStore(object):
             self.metrics.oversize()
             return
         owner = owner_of(session)
-        self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded))
+        if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded)):
+            _logger.info("session %s... ended while its request ran: not saved again", session.sid[:8])
+            self.metrics.save("ended")
+            return
         self.metrics.save("touched" if loaded and body == loaded.body else "written")
         _remember(session, Loaded(session.sid, body, created, now, False, owner))
 
@@ -359,6 +363,13 @@ class RedisSessionStore(object):
         if owner and self.identifier_length:
             older = self._call("delete", lambda: self._same_device(session.sid))
         self._end([(session.sid, owner)] + [(sid, owner) for sid in older])
+        self.forget(session)
+
+    def forget(self, session):
+        """Let the next save of ``session`` write it whatever Redis holds:
+        the caller ended it on purpose and keeps using it (a save otherwise
+        never brings back a session that ended while it was loaded)."""
+        _remember(session, None)
 
     def list(self):
         """Ids of the stored sessions of this prefix, the older module's keys
@@ -609,23 +620,34 @@ class RedisSessionStore(object):
 
     def _write(self, sid, raw, ttl, owner, loaded):
         """Store a session, and keep its indexes up to date, in one round
-        trip: a plain ``SET ... EX`` for an anonymous session (redis-py's
-        set() would parse options first); with an owner, a pipeline that also
-        registers it (see :meth:`_index`)."""
+        trip; return whether it was written. A plain ``SET ... EX`` for an
+        anonymous session (redis-py's set() would parse options first); with
+        an owner, a pipeline that also registers it (see :meth:`_index`).
+
+        A session read from its key is written back only if the key is still
+        there (``SET ... XX``): a request that loaded it before it ended (a
+        logout, a revocation, a new password, on any node) must not bring it
+        back, logged in, when it finishes. Its index entries, queued in the
+        same round trip, are then taken back in a second one."""
         key = self.key(sid)
         previous = loaded.owner if loaded else None
         legacy = loaded is not None and loaded.legacy
+        command = ["SET", key, raw, "EX", ttl] + (["XX"] if loaded and not legacy else [])
         if not (owner or previous or legacy):
-            return self.redis.execute_command("SET", key, raw, "EX", ttl)
+            return self.redis.execute_command(*command) is not None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.execute_command("SET", key, raw, "EX", ttl)
+        pipe.execute_command(*command)
         if legacy:  # moved from the older module's key
             pipe.delete(legacy_session_key(sid, self.prefix))
         if previous and previous != owner:
             pipe.srem(self.index_key(*previous), sid)
         if owner:
             self._index(pipe, sid, owner, ttl)
-        return pipe.execute()
+        if pipe.execute()[0] is not None:
+            return True
+        if owner:
+            self._end([(sid, owner)], action=None)  # the entries just added
+        return False
 
     def _index_ttl(self, ttl):
         """An index lives the logged-in expiration after its last write (or

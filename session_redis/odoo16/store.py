@@ -112,6 +112,7 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         ):
             self.delete_from_identifiers([session.sid[: self.identifier_length]])
             del session["gc_previous_sessions"]
+            self.forget(session)  # ended above with the others, on purpose: written again
             self.save(session)
 
     def _ttl(self, data):
