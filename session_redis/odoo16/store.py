@@ -1,7 +1,7 @@
 """The store as Odoo 16 and later see it: Odoo's vendored ``SessionStore``
 of ``odoo.http.Session``\\ s, which save when ``is_dirty``, rotate through
-the store, and (18+) carry 84-character ids whose first 42 characters name
-a device.
+the store (softly too, on 19), and (18+) carry 84-character ids whose
+first 42 characters name a device.
 
 Where Odoo's own filesystem store sweeps its folder (``vacuum``) or globs
 it (``delete_from_identifiers``), this one lets Redis expire keys and asks
@@ -53,7 +53,7 @@ class RedisSession(http.Session):
 
 class Odoo16SessionStore(RedisSessionStore, SessionStore):
     """:class:`~session_redis.core.store.RedisSessionStore` with the methods
-    Odoo 16, 17 and 18 call on ``root.session_store``."""
+    Odoo 16 to 19 call on ``root.session_store``."""
 
     save_flag = "is_dirty"
     renew_missing = True  # Odoo puts the requested id back on the session itself
