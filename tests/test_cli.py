@@ -7,7 +7,9 @@ import json
 import os
 import pickle
 import subprocess
+from contextlib import closing
 
+import psycopg2
 import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
@@ -16,8 +18,8 @@ from session_redis.cli.progress import Progress
 from session_redis.core import jobs as operations
 from session_redis.core.fs_sessions import copy_fs_sessions
 from session_redis.core.layout import META, legacy_session_key, session_key
-from session_redis.core.store import RedisSessionStore
-from tests.servers import LAUNCHER, REPO, free_port
+from session_redis.core.store import LOGIN_INFO, RedisSessionStore
+from tests.servers import LAUNCHER, REPO, RedisServer, free_port
 from tests.topologies import Cluster, running
 
 SUBCOMMANDS = ["stats", "sessions", "copy-fs", "purge-fs", "export-fs", "revoke"]
@@ -265,6 +267,26 @@ def test_sessions_lists_a_login_through_the_index_and_revoke_ends_them(cli, odoo
     )
 
 
+def test_sessions_escapes_what_a_client_recorded_at_login(cli, odoo_database, redis_client):
+    # the browser name comes from the User-Agent, the address from
+    # X-Forwarded-For behind --proxy-mode: a portal user writes both
+    db = odoo_database.name
+    uid = user_id(db, "admin")
+    hostile = {"ip": "10.0.0.1\x1b[2K\r", "browser": "Evil\nfake line \x1b]0;title\x07 \u202eexe.\\x"}
+    sid = new_session(make_store(redis_client), uid=uid, login="admin", db=db, **{LOGIN_INFO: hostile})
+    listed = ok(cli("sessions", "--login", "admin", "--db", db))
+    assert [char for char in listed if not char.isprintable() and char != "\n"] == []
+    assert len(listed.splitlines()) == 3  # Redis, the heading, one session
+    assert "%s...  created" % sid[:8] in listed
+    assert "from 10.0.0.1\\x1b[2K\\r  Evil\\nfake line \\x1b]0;title\\x07 \\u202eexe.\\\\x" in listed
+
+
+def user_id(db, login):
+    with closing(psycopg2.connect(dbname=db)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM res_users WHERE login = %s", (login,))
+        return cursor.fetchone()[0]
+
+
 def requests_login(node, user_agent):
     """Log in with the given browser name; return the session id."""
     import requests
@@ -372,6 +394,38 @@ def test_unreachable_redis_exits_1_with_one_line_and_no_password(cli, data_dir, 
     message = failed(cli(*args, env={"ODOO_SESSION_REDIS_URL": url}))
     assert message.startswith("session_redis: cannot reach Redis (redis://:***@127.0.0.1:")
     assert "Connection refused" in message and "hunter2" not in message
+
+
+def test_a_password_in_the_urls_query_string_is_never_shown(cli, redis_client, tmp_path, data_dir):
+    # redis-py reads ?password= (its documented way for a unix socket)
+    secret = "hunter2-Query"
+    socket = str(tmp_path / "r.sock")
+    server = RedisServer(
+        str(tmp_path / "locked"),
+        password=secret,
+        extra_args=["--unixsocket", socket, "--unixsocketperm", "700"],
+    ).start()
+    os.makedirs(os.path.join(data_dir, "sessions"), exist_ok=True)
+    runs = []
+    try:
+        for url in (
+            "unix://%s?db=0&password=%s" % (socket, secret),
+            "redis://127.0.0.1:%d/0?password=%s" % (server.port, secret),
+        ):
+            for args in (["stats"], ["stats", "--json"], ["copy-fs", "--dry-run"], ["revoke", "--all"]):
+                runs.append(cli(*args, env={"ODOO_SESSION_REDIS_URL": url}))
+                assert "password=***" in ok(runs[-1])
+            runs.append(cli("stats", env={"ODOO_SESSION_REDIS_URL": url.replace(secret, "not-" + secret)}))
+            assert "invalid username-password pair" in failed(runs[-1])
+        for url in (
+            "unix://%s?db=0&password=%s" % (tmp_path / "none.sock", secret),
+            "redis://127.0.0.1:%d/0?password=%s" % (free_port(), secret),
+        ):
+            runs.append(cli("sessions", "--rebuild-index", env={"ODOO_SESSION_REDIS_URL": url}))
+            assert "password=***" in failed(runs[-1])
+    finally:
+        server.stop()
+    assert not [run.args for run in runs if secret in run.stdout + run.stderr]
 
 
 # --- the operations themselves, in process ---

@@ -8,6 +8,7 @@ import pytest
 from odoo.http import OpenERPSession
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
+from session_redis.core import fs_sessions
 from session_redis.core.fs_sessions import copy_fs_sessions, purge_fs_sessions
 from session_redis.core.layout import legacy_session_key
 from session_redis.core.store import RedisSessionStore
@@ -60,6 +61,20 @@ def test_unreadable_files_are_skipped_with_a_warning(fs_store, store, folder, ca
     assert (result.copied, result.unreadable) == (1, 3)
     assert store.list() == [good]
     assert caplog.text.count("skipped unreadable session file") == 3
+    assert "skipped unreadable session file bbbbbbbb...: UnpicklingError" in caplog.text
+    assert not any(letter * 40 in caplog.text for letter in "bcd")  # logs show an id's start only
+
+
+def test_a_file_gone_before_the_purge_deletes_it_is_named_by_its_ids_start(folder, monkeypatch, caplog):
+    sid = "e" * 40
+    path = os.path.join(folder, "werkzeug_%s.sess" % sid)
+    open(path, "wb").close()
+    listed = list(fs_sessions.session_files(folder))
+    os.unlink(path)  # another node's purge got there first
+    monkeypatch.setattr(fs_sessions, "session_files", lambda _folder: iter(listed))
+    assert purge_fs_sessions(folder) == 0
+    assert "could not delete session file eeeeeeee...: No such file or directory" in caplog.text
+    assert sid not in caplog.text
 
 
 def test_sessions_already_in_redis_are_not_overwritten(fs_store, store, folder):

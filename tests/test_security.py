@@ -79,22 +79,30 @@ def test_no_password_in_logs_even_at_debug_level(odoo_nodes, tmp_path):
             },
             start=False,
         )
-        for node in (via_url, via_password):
+        via_query = odoo_nodes(  # redis-py reads ?password= too
+            "query",
+            env={"ODOO_SESSION_REDIS_URL": "redis://127.0.0.1:%d/0?password=%s" % (server.port, secret)},
+            start=False,
+        )
+        sids = {}
+        for node in (via_url, via_password, via_query):
             node.extra_args = ["--log-level=debug"]
-            sid = node.start().login()
-            assert node.session_info(sid)["username"] == "admin"
+            sids[node] = node.start().login()
+            assert node.session_info(sids[node])["username"] == "admin"
         server.stop()  # error paths log too
-        assert via_url.json("/web/session/get_session_info", session_id=sid).status_code == 503
+        for node in (via_url, via_query):
+            assert node.json("/web/session/get_session_info", session_id=sids[node]).status_code == 503
         wrong = odoo_nodes(
             "wrong", env={"ODOO_SESSION_REDIS_URL": "redis://:%s@127.0.0.1:notaport/0" % secret}, start=False
         )
         refused = wrong.run("--log-level=debug", "--stop-after-init")
         assert refused.returncode != 0 and "ODOO_SESSION_REDIS_URL" in refused.stdout
         assert secret not in refused.stdout
-        for node in (via_url, via_password):
+        for node in (via_url, via_password, via_query):
             log = node.log()
             assert "web sessions in Redis" in log and "Redis unavailable" in via_url.log()
             assert secret not in log
         assert "redis://:***@127.0.0.1" in via_url.log()
+        assert "/0?password=***" in via_query.log() and "Redis unavailable" in via_query.log()
     finally:
         server.stop()

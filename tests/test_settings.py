@@ -286,10 +286,29 @@ def test_password_in_a_bad_url_is_not_in_the_message():
         ("redis://user@host", "redis://user@host"),
         ("redis://host:6379", "redis://host:6379"),
         ("redis://u:p@ss@host", "redis://u:***@host"),
+        # redis-py reads a password from the query string too
+        ("unix:///run/r.sock?db=0&password=hunter2", "unix:///run/r.sock?db=0&password=***"),
+        ("redis://host:6379/0?password=hunter2", "redis://host:6379/0?password=***"),
+        ("redis://host/0?password=hun@ter2#2&db=1", "redis://host/0?password=***&db=1"),
+        ("redis://host/0?pass%77ord=hunter2", "redis://host/0?pass%77ord=***"),
+        ("redis://host/0?Password=hunter2;db=1", "redis://host/0?Password=***;db=1"),
+        ("redis://u:hunter2@host/0?password=hunter3", "redis://u:***@host/0?password=***"),
+        ("redis://host/0?db=1&passwordless", "redis://host/0?db=1&passwordless"),
+        ("redis://host/0?client_name=me", "redis://host/0?client_name=me"),
     ],
 )
 def test_mask_url(url, masked):
     assert mask_url(url) == masked
+    assert "hunter" not in mask_url(url)
+
+
+def test_a_password_in_the_query_string_is_read_by_redis_py_and_shown_by_nobody():
+    from redis.connection import parse_url
+
+    url = "unix:///run/r.sock?db=0&password=hunter2"
+    assert parse_url(url)["password"] == "hunter2"  # what masking has to hide
+    assert "hunter2" not in describe(settings(URL=url))
+    assert "hunter2" not in error_of(URL="unix:///run/r.sock?db=x&password=hunter2")
 
 
 def test_describe_never_shows_a_password():

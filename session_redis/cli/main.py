@@ -360,6 +360,16 @@ def users_of(login, db=None):
     return found
 
 
+def shown(value):
+    """``value`` as text with every control or invisible character escaped
+    (``\\x1b``, ``\\n``, ``\\u202e``): what a client recorded at login
+    must not move the operator's cursor, erase lines or reorder the text."""
+    return "".join(
+        char if char.isprintable() and char != "\\" else char.encode("unicode_escape").decode("ascii")
+        for char in str(value)
+    )
+
+
 def when(timestamp):
     return datetime.datetime.utcfromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else "?"
 
@@ -380,16 +390,16 @@ def run_sessions(options):
             % (counted(len(found), "session"), options.login, db, uid)
         )
         for session in found:
-            login = session.login_info
+            login = session.login_info if isinstance(session.login_info, dict) else {}
             say(
                 "  %s...  created %s  last activity %s  expires in %s  from %s  %s"
                 % (
-                    session.sid[:8],
+                    shown(session.sid[:8]),
                     when(session.created),
                     when(session.touched),
                     "%ds" % session.expires_in if session.expires_in >= 0 else "never",
-                    login.get("ip", "?"),
-                    login.get("browser", "?"),
+                    shown(login.get("ip", "?")),
+                    shown(login.get("browser", "?")),
                 )
             )
 

@@ -86,7 +86,7 @@ def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
                 readable.append((sid, read_session_file(path)))
             except (OSError, ValueError) as error:
                 counts["unreadable"] += 1
-                _logger.warning("skipped unreadable session file %s: %s", os.path.basename(path), error)
+                _logger.warning("skipped unreadable session file %s...: %s", sid[:8], reason(error))
         # by outcome: True copied, False kept (already in Redis), None too large
         counts.update(store.add_many(readable))
         if progress:
@@ -97,10 +97,18 @@ def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
 def purge_fs_sessions(folder):
     """Delete every session file of ``folder``; return how many went."""
     deleted = 0
-    for _sid, path in session_files(folder):
+    for sid, path in session_files(folder):
         try:
             os.unlink(path)
             deleted += 1
         except OSError as error:
-            _logger.warning("could not delete session file %s: %s", os.path.basename(path), error)
+            _logger.warning("could not delete session file %s...: %s", sid[:8], reason(error))
     return deleted
+
+
+def reason(error):
+    """What went wrong with a session file, without its name: the name
+    holds the whole session id, which logs show only the start of."""
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error)

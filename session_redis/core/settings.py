@@ -12,7 +12,8 @@ filesystem sessions.
 
 import collections
 import os
-from urllib.parse import urlparse
+import re
+from urllib.parse import unquote_plus, urlparse
 
 from redis.connection import parse_url
 
@@ -59,15 +60,27 @@ def masked(field, value):
 
 
 def mask_url(url):
-    """``redis://user:secret@host`` -> ``redis://user:***@host``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
+    """``url`` with every password in it hidden: the one after ``user:``
+    and any ``password=`` parameter, which redis-py reads too
+    (``unix:///run/redis.sock?password=secret`` -> ``...?password=***``).
+    Erring on the side of hiding: a parameter whose decoded name holds
+    "password" is hidden, after ``;`` too (Python 3.7 splits on it)."""
+    head, question, query = url.partition("?")
+    scheme, sep, rest = head.partition("://")
     credentials, at, location = rest.rpartition("@")
-    if not at:
-        return url
-    user, colon, _password = credentials.partition(":")
-    return "%s://%s%s@%s" % (scheme, user, ":***" if colon else "", location)
+    if sep and at:
+        user, colon, _password = credentials.partition(":")
+        head = "%s://%s%s@%s" % (scheme, user, ":***" if colon else "", location)
+    if question:
+        query = "".join(_masked_parameter(piece) for piece in re.split("([&;])", query))
+    return head + question + query
+
+
+def _masked_parameter(piece):
+    name, equals, _value = piece.partition("=")
+    if equals and "password" in unquote_plus(name).lower():
+        return name + "=***"
+    return piece
 
 
 # --- value parsers: text -> value, or ValueError saying what was expected ---
