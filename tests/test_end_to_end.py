@@ -20,6 +20,18 @@ def test_login_on_one_node_is_known_on_the_other(odoo_nodes, redis_client):
     assert redis_client.exists(key_of(sid)) == 1
 
 
+def test_a_login_writes_the_session_and_its_index_and_no_side_record(odoo_nodes, redis_client):
+    """auth_session_timeout is on the addons path but not installed in this
+    database: its activity record would cost a key and a write for nothing."""
+    node = odoo_nodes()
+    sid = node.login()
+    node.session_info(sid)
+    keys = sorted(key.decode() for key in redis_client.scan_iter(match="session:*"))
+    assert keys == sorted(
+        [session_key(sid), "session:user:%d:%s" % (node.session_info(sid)["uid"], node.database)]
+    )
+
+
 def test_restarted_node_keeps_its_users_logged_in(odoo_nodes):
     a = odoo_nodes("a")
     sid = a.login()

@@ -60,9 +60,9 @@ def age(redis, sid, seconds):
     time-to-live and the addon's framing."""
     key = session_key(sid)
     data = decode_session(redis.get(key))
-    created, touched = times_of(data.pop(META))
+    times = times_of(data.pop(META))
     data["create_time"] -= seconds
-    redis.set(key, with_times(encode_session(data), created, touched), keepttl=True)
+    redis.set(key, with_times(encode_session(data), *times), keepttl=True)
 
 
 def members(redis, sid):

@@ -61,12 +61,16 @@ def device_index_key(identifier, prefix=""):
     return "%sdevice:%s" % (_namespace(prefix), identifier)
 
 
-def with_times(body, created, touched):
+def with_times(body, created, touched, indexed=0):
     """Stored bytes: the session's canonical JSON ``body`` with the times
     appended as its last member, so that :func:`body_of` can cut them off
-    again and a save can compare bodies without encoding twice."""
-    times = '"%s":{"created":%r,"touched":%r}}' % (META, round(created, 3), round(touched, 3))
-    return body[:-1] + (b"," if body != b"{}" else b"") + times.encode("ascii")
+    again and a save can compare bodies without encoding twice. ``indexed``
+    (a logged-in session only): until when its indexes live at least."""
+    times = '"created":%r,"touched":%r' % (round(created, 3), round(touched, 3))
+    if indexed:
+        times += ',"indexed":%r' % round(indexed, 3)
+    member = '"%s":{%s}}' % (META, times)
+    return body[:-1] + (b"," if body != b"{}" else b"") + member.encode("ascii")
 
 
 def body_of(raw):
@@ -79,14 +83,14 @@ def body_of(raw):
 
 
 def times_of(meta):
-    """``(created, touched)`` from the popped :data:`META` member; zeros when
-    absent (a session written by the older module or by hand). ValueError
-    when it is there but malformed."""
+    """``(created, touched, indexed)`` from the popped :data:`META` member;
+    zeros when absent (a session written by the older module or by hand, an
+    anonymous one's ``indexed``). ValueError when malformed."""
     if meta is None:
-        return 0, 0
+        return 0, 0, 0
     try:
-        return float(meta["created"]), float(meta["touched"])
-    except (TypeError, KeyError, ValueError):
+        return float(meta["created"]), float(meta["touched"]), float(meta.get("indexed", 0))
+    except (AttributeError, TypeError, KeyError, ValueError):
         raise ValueError("bad %s metadata" % META)
 
 

@@ -34,6 +34,7 @@ import os
 import re
 import time
 
+from redis.exceptions import ResponseError
 from werkzeug.exceptions import ServiceUnavailable
 
 from .batches import BATCH, batches
@@ -64,9 +65,10 @@ SCAN_BATCH = 1000
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
-# seconds), whether it came from the older module's key, and its owner:
-# ``(db, uid)`` of a logged-in session, else None.
-Loaded = collections.namedtuple("Loaded", "sid body created touched legacy owner")
+# seconds), whether it came from the older module's key, its owner:
+# ``(db, uid)`` of a logged-in session, else None, and until when its
+# indexes live at least (Unix seconds; 0: unknown).
+Loaded = collections.namedtuple("Loaded", "sid body created touched legacy owner indexed")
 
 # A user's session as the per-user index lists it: Unix times, seconds left.
 UserSession = collections.namedtuple("UserSession", "sid created touched expires_in login_info")
@@ -143,9 +145,9 @@ def ttl_for(session, expiration, expiration_anonymous):
     return expiration if session.get("uid") else expiration_anonymous
 
 
-def encode_with_times(data, created, touched):
+def encode_with_times(data, created, touched, indexed=0):
     """The stored bytes of session ``data``."""
-    return with_times(encode_session(data), created, touched)
+    return with_times(encode_session(data), created, touched, indexed)
 
 
 class RedisSessionStore(object):
@@ -185,6 +187,7 @@ class RedisSessionStore(object):
     identifier_length = 0
     renew_missing = False
     skip_default_sessions = True
+    expire_options = None  # EXPIRE ... NX | GT (Redis 7.0+): asked on first use
 
     def __init__(
         self,
@@ -287,7 +290,7 @@ class RedisSessionStore(object):
             return self.new()
         try:
             data = decode_session(raw)
-            created, touched = times_of(data.pop(META, None))
+            created, touched, indexed = times_of(data.pop(META, None))
         except (CorruptData, ValueError) as error:
             _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
             self.metrics.load("refused")
@@ -302,7 +305,9 @@ class RedisSessionStore(object):
             self.metrics.load("refused")
             return self.new()
         session = self.session_class(data, sid, False)
-        _remember(session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data)))
+        _remember(
+            session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data), indexed)
+        )
         # The save flag makes Odoo call save(), which rewrites the session. A
         # value without times (the older module's) is rewritten at once, so
         # that its lifetime is counted from now on rather than from every read.
@@ -333,7 +338,10 @@ class RedisSessionStore(object):
         if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
             self.metrics.save("unchanged")
             return  # the same session as in Redis, and no touch due
-        raw = with_times(body, created, now)
+        owner = owner_of(session)
+        index = self._index_due(loaded, owner, now, ttl)
+        indexed = now + self._index_ttl(ttl) if index else (loaded.indexed if owner and loaded else 0)
+        raw = with_times(body, created, now, indexed)
         if len(raw) > self.max_size:
             _logger.error(
                 "session %s... not saved: %d bytes, over the %d bytes limit (ODOO_SESSION_REDIS_MAX_SIZE)",
@@ -343,13 +351,12 @@ class RedisSessionStore(object):
             )
             self.metrics.oversize()
             return
-        owner = owner_of(session)
-        if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded)):
+        if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded, index)):
             _logger.info("session %s... ended while its request ran: not saved again", session.sid[:8])
             self.metrics.save("ended")
             return
         self.metrics.save("touched" if loaded and body == loaded.body else "written")
-        _remember(session, Loaded(session.sid, body, created, now, False, owner))
+        _remember(session, Loaded(session.sid, body, created, now, False, owner, indexed))
 
     def delete(self, session):
         """End the session: delete every key it may live under, and its
@@ -505,7 +512,9 @@ class RedisSessionStore(object):
             if not self.is_valid_key(sid):
                 results.append(None)
                 continue
-            raw = encode_with_times(data, now, now)
+            ttl = self._ttl(data)
+            owner = owner_of(data)
+            raw = encode_with_times(data, now, now, now + self._index_ttl(ttl) if owner else 0)
             if len(raw) > self.max_size:
                 _logger.warning(
                     "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
@@ -515,8 +524,7 @@ class RedisSessionStore(object):
                 )
                 results.append(None)
                 continue
-            ttl = self._ttl(data)
-            pending.append((len(results), sid, raw, ttl, owner_of(data)))
+            pending.append((len(results), sid, raw, ttl, owner))
             results.append(False)
         if self.prefix and pending:
             pipe = self.redis.pipeline(transaction=False)
@@ -609,52 +617,90 @@ class RedisSessionStore(object):
 
     def _index(self, pipe, sid, owner, ttl):
         """Queue the index entries of logged-in session ``sid``: its user's
-        and, where ids name devices, its identifier's. Each index lives at
-        least as long as any of its sessions can (see :meth:`_index_ttl`)."""
+        and, where ids name devices, its identifier's, each index's expiry
+        pushed to at least :meth:`_index_ttl` from now, never brought
+        forward (``EXPIRE ... NX`` for a new index, ``GT`` for one that may
+        already live longer for another session). Before Redis 7.0 a plain
+        ``EXPIRE``, and every save of a logged-in session pushes it."""
         keys = [self.index_key(*owner)]
         if self.identifier_length:
             keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        seconds = self._index_ttl(ttl)
+        options = self._expire_options()
         for key in keys:
             pipe.sadd(key, sid)
-            pipe.expire(key, self._index_ttl(ttl))
+            if options:
+                pipe.execute_command("EXPIRE", key, seconds, "NX")
+                pipe.execute_command("EXPIRE", key, seconds, "GT")
+            else:
+                pipe.expire(key, seconds)
 
-    def _write(self, sid, raw, ttl, owner, loaded):
-        """Store a session, and keep its indexes up to date, in one round
-        trip; return whether it was written. A plain ``SET ... EX`` for an
-        anonymous session (redis-py's set() would parse options first); with
-        an owner, a pipeline that also registers it (see :meth:`_index`).
+    def _index_due(self, loaded, owner, now, ttl):
+        """Must this save of a session of ``owner`` write its indexes? Only
+        when it joins them (a login, a new owner, a session whose indexes
+        are not known to hold it) or when it would outlive them: otherwise
+        the save is a single ``SET``."""
+        if not owner:
+            return False
+        if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.legacy):
+            return True
+        return now + ttl > loaded.indexed or self.expire_options is False
+
+    def _expire_options(self):
+        """Does this Redis take ``EXPIRE ... NX | GT`` (7.0 and later)?
+        Asked once, with an ``EXPIRE`` of a key that never exists."""
+        if self.expire_options is None:
+            try:
+                self.redis.execute_command("EXPIRE", self.key("expire-options"), 1, "NX")
+                self.expire_options = True
+            except ResponseError:
+                _logger.warning(
+                    "Redis before 7.0: every save of a logged-in session also pushes its index's expiry"
+                )
+                self.expire_options = False
+        return self.expire_options
+
+    def _write(self, sid, raw, ttl, owner, loaded, index):
+        """Store a session in one round trip; return whether it was written.
+        One ``SET ... EX`` (redis-py's set() would parse options first),
+        with, where ``index``, its index entries (see :meth:`_index`) in
+        the same pipeline.
 
         A session read from its key is written back only if the key is still
         there (``SET ... XX``): a request that loaded it before it ended (a
         logout, a revocation, a new password, on any node) must not bring it
-        back, logged in, when it finishes. Its index entries, queued in the
-        same round trip, are then taken back in a second one."""
+        back, logged in, when it finishes. Index entries queued in the same
+        round trip are then taken back in a second one."""
         key = self.key(sid)
         previous = loaded.owner if loaded else None
         legacy = loaded is not None and loaded.legacy
+        leaves = previous is not None and previous != owner
         command = ["SET", key, raw, "EX", ttl] + (["XX"] if loaded and not legacy else [])
-        if not (owner or previous or legacy):
+        if not (index or leaves or legacy):
             return self.redis.execute_command(*command) is not None
         pipe = self.redis.pipeline(transaction=False)
         pipe.execute_command(*command)
         if legacy:  # moved from the older module's key
             pipe.delete(legacy_session_key(sid, self.prefix))
-        if previous and previous != owner:
+        if leaves:
             pipe.srem(self.index_key(*previous), sid)
-        if owner:
+            if self.identifier_length and not owner:
+                pipe.srem(device_index_key(sid[: self.identifier_length], self.prefix), sid)
+        if index:
             self._index(pipe, sid, owner, ttl)
         if pipe.execute()[0] is not None:
             return True
-        if owner:
+        if index:
             self._end([(sid, owner)], action=None)  # the entries just added
         return False
 
     def _index_ttl(self, ttl):
-        """An index lives the logged-in expiration after its last write (or
-        longer, for a session with a longer expiration of its own): it never
-        ends before one of its sessions, and is gone one expiration period
-        after the last of them was written."""
-        return max(ttl, self.logged_in_expiration())
+        """Seconds an index lives after a push: twice the longest expiration
+        of the session pushing it and the logged-in one, so that it never
+        ends before one of its sessions, a session in use pushes it about
+        once per expiration, and it is gone two expirations after the last
+        push."""
+        return 2 * max(ttl, self.logged_in_expiration())
 
     def _end(self, sessions, action="delete", extra_keys=()):
         """Delete every key of each ``(sid, owner)`` (its activity record
@@ -794,7 +840,7 @@ def decoded(raw):
         return None
     try:
         data = decode_session(raw)
-        created, touched = times_of(data.pop(META, None))
+        created, touched, _indexed = times_of(data.pop(META, None))
     except (CorruptData, ValueError):
         return None
     return data, created, touched

@@ -9,7 +9,8 @@ sessions, or the addon's own tests, which mock the store) its code runs
 unchanged. The addon's pluggable methods (deadline, terminate, ignored URLs)
 are still called, so its extensions keep working.
 
-A login starts the record (the file's time, too, is the login's). The
+A login starts the record (the file's time, too, is the login's) in a
+database where the addon is installed; elsewhere no record is written. The
 record is read on every request that checks it (one ``GET``) and
 written only when it is older than a tenth of the idle delay (at most once
 per touch interval): the timeout ends a session at most that much early.
@@ -19,6 +20,7 @@ import importlib
 import logging
 import time
 
+import odoo
 from odoo import api
 from odoo.http import SessionExpiredException
 from odoo.modules.module import get_module_path
@@ -49,9 +51,11 @@ def install():
 
 def record_login_activity(session):
     """A login is activity: with files it rewrites the session file, whose
-    time the addon reads; here it starts the session's activity record."""
+    time the addon reads; here it starts the session's activity record,
+    only in a database where auth_session_timeout is installed (being on
+    the addons path is not enough: elsewhere nothing would read it)."""
     store = series.redis_store()
-    if store is not None:
+    if store is not None and "auth_session_timeout" in odoo.registry(session.db)._init_modules:
         store.record_activity(session)
 
 
