@@ -75,3 +75,26 @@ def test_a_json_login_while_redis_is_down_answers_503(series, series_nodes):
     node = series_nodes(series)("down", env={"ODOO_SESSION_REDIS_URL": nobody})
     credentials = {"db": node.database, "login": "admin", "password": "admin"}
     assert_503(node.json("/web/session/authenticate", credentials))
+
+
+@pytest.mark.parametrize("series", ("11.0",) + SERIES)
+def test_a_login_while_redis_is_down_logs_one_line_and_no_traceback(series, request, tmp_path):
+    server = RedisServer(str(tmp_path / "redis")).start()
+    if series == "11.0":
+        factory = request.getfixturevalue("odoo_nodes")
+    else:
+        factory = request.getfixturevalue("series_nodes")(series)
+    node = factory("down", env={"ODOO_SESSION_REDIS_URL": server.url})
+    try:
+        cookie = node.login()
+        server.stop()
+        credentials = {"db": node.database, "login": "admin", "password": "admin"}
+        for session_id in (None, cookie):  # a first login, and one from a browser that has a cookie
+            before = len(node.log())
+            assert_503(node.json("/web/session/authenticate", credentials, session_id=session_id))
+            logged = node.log()[before:]
+            errors = [line for line in logged.splitlines() if " ERROR " in line or " CRITICAL " in line]
+            assert len(errors) == 1 and "Redis unavailable" in errors[0], logged
+            assert "Traceback" not in logged
+    finally:
+        server.stop()

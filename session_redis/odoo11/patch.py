@@ -20,6 +20,7 @@ from odoo.tools.func import lazy_property
 from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from .. import series, users
+from ..core.store import RedisUnavailable
 from . import compat
 from .store import Odoo11SessionStore
 
@@ -55,6 +56,22 @@ def use_redis_sessions(client, settings, metrics=None):
         http.OpenERPSession, "authenticate", lambda original: _on_login(original, settings, login_hooks)
     )
     series.wrap(Users, "write", users.ending_sessions)
+    for request_class in (http.JsonRequest, http.HttpRequest):
+        series.wrap(request_class, "_handle_exception", _outage_goes_up)
+
+
+def _outage_goes_up(handle_exception):
+    """An outage in a controller (a login's rotation, say) goes straight up
+    to ``Root.dispatch``, which answers 503: Odoo's JSON handler would log
+    it again with its traceback, and the session would be saved, and fail,
+    once more on the way out. The store has logged it once already."""
+
+    def handle_exception_unless_outage(request, exception):
+        if isinstance(exception, RedisUnavailable):
+            raise exception
+        return handle_exception(request, exception)
+
+    return handle_exception_unless_outage
 
 
 def answer_probes(probes):
