@@ -29,6 +29,23 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
     del os.environ[_name]
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+
+def _addon_as_odoo_loads_it():
+    """Odoo 16+ refuses models imported from outside ``odoo.addons``: there,
+    ``session_redis`` is the addon Odoo would import, under both names."""
+    import odoo.release
+
+    if odoo.release.version_info[0] >= 16 and "session_redis" not in sys.modules:
+        import importlib
+
+        import odoo.addons
+
+        odoo.addons.__path__.append(REPO)
+        sys.modules["session_redis"] = importlib.import_module("odoo.addons.session_redis")
+
+
+_addon_as_odoo_loads_it()
 try:
     import hiredis  # noqa: F401
 except ImportError:

@@ -13,8 +13,11 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 STORE_ROWS = [
     ("ping", "PING round trip (the limit)"),
+    ("bare_load", "bare minimum load: ``GET`` + ``json.loads`` + session object"),
     ("load", "load: ``get()`` of a logged-in session"),
-    ("save", "save of a real change (``SET ... EX`` + index, one round trip)"),
+    ("bare_save", "bare minimum save: ``json.dumps`` + ``SET ... EX``"),
+    ("save", "save of a real change (one ``SET ... EX``)"),
+    ("login", "login: a new session's first save, joining its indexes"),
     ("unchanged_save", "save with nothing changed"),
     ("sliding_refresh", "sliding refresh (touch due)"),
     ("older_set_expire", "older module: ``SET`` + ``EXPIRE``, same bytes"),
@@ -80,7 +83,7 @@ def store_table(store):
     ]
     for name in ("load", "save"):
         rows.append(
-            ["Odoo 11 filesystem store: %s" % name, "%.1f" % micro["filesystem/" + name]]
+            ["%s filesystem store: %s" % (store["odoo"], name), "%.1f" % micro["filesystem/" + name]]
             + [""] * (len(measured) - 1)
             + ["0"]
         )
@@ -218,10 +221,22 @@ def goals(results):
             growth < 1.5,
         )
     )
-    index = results["index"]
-    value = index["revoke"]["index"]["milliseconds"]
-    label = "revoke one user's %d sessions among %d" % (index["user_sessions"], index["sessions"])
-    rows.append((label, "%.1f ms" % value, "< 100 ms", value < 100))
+    for series, run in store_runs(results):
+        for name, label in (("load_per_bare_load", "load"), ("save_per_bare_save", "save")):
+            value = run["ratios"]["python"][name]
+            rows.append(
+                ("%s: store %s / bare minimum" % (series, label), "%.2f" % value, "≤ 1.15", value <= 1.15)
+            )
+        value = run["commands_per_call"]["request"]
+        rows.append(("%s: Redis commands per unchanged request" % series, "%.2f" % value, "1.00", value == 1))
+    for series, index in index_runs(results):
+        value = index["by_size"][str(index["sessions"])]["revoke"]["index"]["milliseconds"]
+        label = "%s: revoke one user's %d sessions among %d" % (
+            series,
+            index["user_sessions"],
+            index["sessions"],
+        )
+        rows.append((label, "%.1f ms" % value, "< 100 ms", value < 100))
     writes = odoo["cookieless"]["redis_writes"]
     rows.append(
         (
@@ -240,13 +255,12 @@ def goals_table(results):
     return simple_table(["Figure", "Measured", "Goal", "Met"], rows)
 
 
-def bytes_table(store, odoo):
-    header = ["Bytes per session", "Redis ``MEMORY USAGE``", "Redis value", "Odoo 11 file"]
+def bytes_table(results):
+    header = ["Bytes per session", "Redis ``MEMORY USAGE``", "Redis value", "Odoo's own file"]
     rows = []
-    for source, figures in (
-        ("synthetic", store["session_bytes"]),
-        ("real, from Odoo", odoo["session_bytes"]),
-    ):
+    sources = [(odoo + ", synthetic", store["session_bytes"]) for odoo, store in store_runs(results)]
+    sources.insert(1, ("Odoo 11.0, real", results["odoo"]["session_bytes"]))
+    for source, figures in sources:
         for kind in ("logged_in", "anonymous"):
             sizes = figures[kind]
             rows.append(
@@ -260,29 +274,100 @@ def bytes_table(store, odoo):
     return simple_table(header, rows)
 
 
-def index_table(index, cookieless):
-    rows = [
+def index_runs(results):
+    """``(Odoo label, figures)`` of each index benchmark of the run."""
+    return [(results[name]["odoo"], results[name]) for name in ("index", "index_18") if name in results]
+
+
+def index_table(results):
+    rows = []
+    for odoo, index in index_runs(results):
+        for size, figures in sorted(index["by_size"].items(), key=lambda item: int(item[0])):
+            revoke = figures["revoke"]
+            among = "%s, among %s sessions" % (odoo, "{:,}".format(int(size)))
+            rows.append(
+                [
+                    "%s: revoke one user's %d through the per-user index" % (among, index["user_sessions"]),
+                    "%.1f ms" % revoke["index"]["milliseconds"],
+                ]
+            )
+            rows.append(
+                [
+                    "%s: the same by SCAN of every session (before the index)" % among,
+                    "%.0f ms (%.0f× the index)" % (revoke["scan"]["milliseconds"], figures["scan_per_index"]),
+                ]
+            )
+            if "device" in revoke:
+                rows.append(
+                    [
+                        "%s: revoke one device through the device index" % among,
+                        "%.1f ms" % revoke["device"]["milliseconds"],
+                    ]
+                )
+            if int(size) == index["sessions"]:
+                rows.append(
+                    [
+                        "%s: Redis ``used_memory`` per logged-in session, index keys included" % among,
+                        "%.0f bytes" % figures["used_memory_per_session"],
+                    ]
+                )
+    cookieless = results["odoo"]["cookieless"]
+    rows.append(
         [
-            "revoke %d sessions of one user among %d: per-user index"
-            % (index["user_sessions"], index["sessions"]),
-            "%.1f ms" % index["revoke"]["index"]["milliseconds"],
-        ],
-        [
-            "the same by SCAN of every session (before the index)",
-            "%.0f ms (%.0f× the index)" % (index["revoke"]["scan"]["milliseconds"], index["scan_per_index"]),
-        ],
-        [
-            "%d cookie-less requests through Odoo (crawler, probe)" % cookieless["requests"],
+            "%d cookie-less requests through Odoo 11 (crawler, probe)" % cookieless["requests"],
             "%d Redis writes" % cookieless["redis_writes"],
-        ],
-    ]
+        ]
+    )
     return simple_table(["Figure", "Measured"], rows)
+
+
+SERIES_ROWS = [
+    ("bare_load", "bare minimum load"),
+    ("load", "load"),
+    ("bare_save", "bare minimum save"),
+    ("save", "save of a real change"),
+    ("login", "login (first save)"),
+    ("request", "request: load + unchanged save"),
+    ("sliding_refresh", "sliding refresh (touch due)"),
+]
+
+
+def store_runs(results):
+    """``(Odoo label, figures)`` of each idle store benchmark of the run."""
+    return [(results[name]["odoo"], results[name]) for name in ("store", "store_18") if name in results]
+
+
+def series_table(results):
+    """The store on each Odoo, pure-Python parser: µs, commands, and the
+    ratios to the bare minimum (goal ≤ 1.15)."""
+    runs = store_runs(results)
+    header = ["Pure-Python parser"]
+    for odoo, _store in runs:
+        header += ["%s, µs" % odoo, "commands"]
+    rows = []
+    for name, label in SERIES_ROWS:
+        row = [label]
+        for _odoo, store in runs:
+            row += ["%.1f" % store["microseconds"]["python/" + name], "%g" % store["commands_per_call"][name]]
+        rows.append(row)
+    for name, label in (
+        ("load_per_bare_load", "load / bare minimum"),
+        ("save_per_bare_save", "save / bare minimum"),
+    ):
+        row = [label + " (goal ≤ 1.15)"]
+        for _odoo, store in runs:
+            row += ["%.2f" % store["ratios"]["python"][name], ""]
+        rows.append(row)
+    return simple_table(header, rows)
 
 
 def rst_report(results):
     store, odoo, migration = results["store"], results["odoo"], results["migration"]
     parts = [
         machine_line(results),
+        "The store on each Odoo against the bare minimum any Redis store must do (median of %d "
+        "batches × %d calls each):" % (store["batches"], store["calls_per_batch"]),
+        series_table(results),
         "Session store, one process, µs per operation (median of %d batches × %d calls):"
         % (store["batches"], store["calls_per_batch"]),
         store_table(store),
@@ -294,9 +379,9 @@ def rst_report(results):
         odoo_table(odoo),
         "Moving filesystem sessions to Redis:",
         migration_table(migration),
-        bytes_table(store, odoo),
-        "Ending one user's sessions, and what cookie-less requests write:",
-        index_table(results["index"], odoo["cookieless"]),
+        bytes_table(results),
+        "Ending sessions, the memory of a session, and what cookie-less requests write:",
+        index_table(results),
         "Goals:",
         goals_table(results),
     ]

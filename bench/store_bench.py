@@ -1,11 +1,14 @@
-"""How close the Redis session store comes to the network's limit.
+"""How close the Redis session store comes to the bare minimum.
 
 One process, one private redis-server on loopback, one redis-py client
-(built by the addon's own ``make_client``, as Odoo uses it): the Redis PING
-round trip is the floor, and every store operation is compared with it in
-the same run, next to Odoo 11's filesystem store and to the older module's
-save (``SET`` then ``EXPIRE``). Prints µs per operation and ratios; it
-asserts nothing about timing.
+(built by the addon's own ``make_client``, as Odoo uses it). Every store
+operation is compared in the same run with the least any Redis store must
+do: a save with ``json.dumps`` and one ``SET ... EX``, a load with one
+``GET``, ``json.loads`` and Odoo's session object; with the PING round trip
+(the network's floor), Odoo's own filesystem store and the older module's
+save (``SET`` then ``EXPIRE``). Runs with the Odoo of the Python that runs
+it (``.venv``: 11; ``.venv-18.0``: 18). Prints µs per operation and
+ratios; it asserts nothing about timing.
 
 With ``bench/.venv-hiredis`` present, the C parser hiredis is measured
 too, each client pinned to one parser (``parsers.py``).
@@ -27,12 +30,11 @@ import tempfile
 import time
 
 from benchlib import interleaved_medians, paired_ratio, private_redis, redis_calls, write_json
-from odoo.http import OpenERPSession
+from odoo_series import LABEL, RedisStore, Session, filesystem_store, mark_for_saving
 from parsers import REDIS_PY_VERSION, addon_client, hiredis_version, measured_parsers
-from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from session_redis.core.codec import decode_session
-from session_redis.core.store import RedisSessionStore, encode_with_times
+from session_redis.core.store import encode_with_times
 
 WEEK = 7 * 86400
 
@@ -89,9 +91,9 @@ class SteppingClock(object):
 def redis_cases(server, parser):
     """The timed operations on one client; names match the report."""
     client = addon_client(server, parser)
-    store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK)
-    sliding_store = RedisSessionStore(
-        client, session_class=OpenERPSession, expiration=WEEK, touch_interval=60, clock=SteppingClock(61)
+    store = RedisStore(client, session_class=Session, expiration=WEEK)
+    sliding_store = RedisStore(
+        client, session_class=Session, expiration=WEEK, touch_interval=60, clock=SteppingClock(61)
     )
 
     load_sid = stored_session(store, LOGGED_IN)
@@ -105,7 +107,7 @@ def redis_cases(server, parser):
         store.save(changing)
 
     unchanged = store.get(stored_session(store, LOGGED_IN))
-    unchanged.modified = True  # Odoo 11 marks it modified on almost every request
+    mark_for_saving(unchanged)
     refreshed = sliding_store.get(stored_session(sliding_store, LOGGED_IN))
 
     older_key = "session:%s" % ("0" * 40)
@@ -130,17 +132,37 @@ def redis_cases(server, parser):
         """A logged-in Odoo request that changes nothing: load, then the
         save Odoo asks for because it marked the session modified."""
         session = store.get(request_sid)
-        session.modified = True
+        mark_for_saving(session)
         store.save(session)
 
     def older_module_request():
         """The same request with the older module: GET, SET, EXPIRE."""
-        session = OpenERPSession(json.loads(client.get(older_request_key)), "1" * 40, False)
+        session = Session(json.loads(client.get(older_request_key)), "1" * 40, False)
         client.set(older_request_key, json.dumps(dict(session)).encode("utf-8"))
         client.expire(older_request_key, WEEK)
 
+    bare_key = store.key("bare")
+    bare_content = fresh(LOGGED_IN)
+    client.set(bare_key, json.dumps(bare_content), ex=WEEK)
+
+    def bare_save():
+        """The least a save can do: the same change, ``json.dumps``, one ``SET ... EX``."""
+        bare_content["context"]["lang"] = next(languages)
+        client.execute_command("SET", bare_key, json.dumps(bare_content), "EX", WEEK)
+
+    def bare_load():
+        """The least a load can do: ``GET``, ``json.loads``, Odoo's session object."""
+        return Session(json.loads(client.get(bare_key)), load_sid, False)
+
+    def login():
+        """A new logged-in session: its first save, which joins its indexes."""
+        stored_session(store, LOGGED_IN)
+
     return client, {
         "ping": client.ping,
+        "bare_load": bare_load,
+        "bare_save": bare_save,
+        "login": login,
         "load": lambda: store.get(load_sid),
         "save": save_a_change,
         "unchanged_save": lambda: store.save(unchanged),
@@ -153,8 +175,8 @@ def redis_cases(server, parser):
 
 
 def filesystem_cases(folder):
-    """Odoo 11's own store, as ``odoo.http.Root.session_store`` builds it."""
-    store = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    """Odoo's own store."""
+    store = filesystem_store(folder)
     loaded_sid = stored_session(store, LOGGED_IN)
     changing = store.get(stored_session(store, LOGGED_IN))
     languages = itertools.cycle(["fr_BE", "en_US"])
@@ -175,7 +197,7 @@ def codec_cases():
     return {
         "encode": lambda: encode_with_times(content, 1.0, 2.0),
         "decode": lambda: decode_session(stored),
-        "odoo_session": lambda: OpenERPSession(dict(decoded), "0" * 40, False),
+        "odoo_session": lambda: Session(dict(decoded), "0" * 40, False),
     }
 
 
@@ -192,10 +214,10 @@ def commands_per_call(client, cases, calls=500):
 
 def session_sizes(server, folder):
     """Bytes per session: Redis's MEMORY USAGE and value length, and the
-    size of Odoo 11's pickle file."""
+    size of Odoo's own session file."""
     client = server.client()
-    store = RedisSessionStore(client, session_class=OpenERPSession, expiration=WEEK)
-    files = FilesystemSessionStore(folder, session_class=OpenERPSession)
+    store = RedisStore(client, session_class=Session, expiration=WEEK)
+    files = filesystem_store(folder)
     sizes = {}
     for kind, content in (("logged_in", LOGGED_IN), ("anonymous", ANONYMOUS)):
         key = store.key(stored_session(store, content))
@@ -210,6 +232,8 @@ def session_sizes(server, folder):
 
 RATIOS = [
     # (name, numerator, denominator): "{p}" stands for the parser
+    ("load_per_bare_load", "{p}/load", "{p}/bare_load"),
+    ("save_per_bare_save", "{p}/save", "{p}/bare_save"),
     ("load_per_ping", "{p}/load", "{p}/ping"),
     ("save_per_ping", "{p}/save", "{p}/ping"),
     ("older_set_expire_per_save", "{p}/older_set_expire", "{p}/save"),
@@ -267,6 +291,7 @@ def run(batches, calls):
         "ratios": {parser: ratios(samples, parser) for parser in parsers},
         "microseconds_above_ping": {parser: above_ping(samples, parser) for parser in parsers},
         "session_bytes": sizes,
+        "odoo": LABEL,
         "versions": {
             "python": platform.python_version(),
             "redis_server": server_info["redis_version"],
@@ -278,8 +303,11 @@ def run(batches, calls):
 
 LABELS = [
     ("ping", "PING round trip (the limit)"),
+    ("bare_load", "bare minimum load: GET + json.loads + session"),
+    ("bare_save", "bare minimum save: json.dumps + SET ... EX"),
     ("load", "load: get() of a logged-in session"),
-    ("save", "save of a real change (SET + index, one round trip)"),
+    ("save", "save of a real change (one SET ... EX)"),
+    ("login", "login: first save, joins its indexes"),
     ("unchanged_save", "save with nothing changed"),
     ("sliding_refresh", "sliding refresh (touch due)"),
     ("older_set_expire", "older module: SET + EXPIRE of the same bytes"),
@@ -293,16 +321,16 @@ def report(figures):
     medians = figures["microseconds"]
     parsers = list(figures["ratios"])
     print(
-        "Session store, µs per operation (median of %d batches x %d calls), one process, "
+        "Session store on %s, µs per operation (median of %d batches x %d calls), one process, "
         "private Redis %s on loopback"
-        % (figures["batches"], figures["calls_per_batch"], figures["versions"]["redis_server"])
+        % (LABEL, figures["batches"], figures["calls_per_batch"], figures["versions"]["redis_server"])
     )
     print("  %-42s" % "" + "".join("%14s" % parser for parser in parsers) + "   Redis commands")
     for name, label in LABELS:
         row = "".join("%14.1f" % medians["%s/%s" % (parser, name)] for parser in parsers)
         print("  %-42s%s   %.2f" % (label, row, figures["commands_per_call"][name]))
     for name in ("load", "save"):
-        print("  %-42s%14.1f" % ("Odoo 11 filesystem store: " + name, medians["filesystem/" + name]))
+        print("  %-42s%14.1f" % (LABEL + " filesystem store: " + name, medians["filesystem/" + name]))
     for name in ("encode", "decode"):
         print("  %-42s%14.1f" % ("this store's JSON codec alone: " + name, medians["codec/" + name]))
     print("  %-42s%14.1f" % ("Odoo's session object alone: construction", medians["codec/odoo_session"]))
@@ -316,6 +344,10 @@ def report(figures):
     print("Ratios (goal)")
     for parser in parsers:
         parser_ratios = figures["ratios"][parser]
+        print(
+            "  %-8s load/bare minimum %.2f (<= 1.15)   save/bare minimum %.2f (<= 1.15)"
+            % (parser, parser_ratios["load_per_bare_load"], parser_ratios["save_per_bare_save"])
+        )
         print(
             "  %-8s load/PING %.2f (<= 1.2)   save/PING %.2f (<= 1.2)   (SET+EXPIRE)/save %.2f (>= 1.8)"
             % (
@@ -332,8 +364,8 @@ def report(figures):
     print("Bytes per session")
     for kind, sizes in figures["session_bytes"].items():
         print(
-            "  %-10s Redis MEMORY USAGE %d (value %d bytes); Odoo 11 file %d bytes"
-            % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], sizes["file_bytes"])
+            "  %-10s Redis MEMORY USAGE %d (value %d bytes); %s file %d bytes"
+            % (kind, sizes["redis_memory_usage"], sizes["redis_value_bytes"], LABEL, sizes["file_bytes"])
         )
     if "hiredis" not in parsers:
         print("(hiredis not measured: run bench/run once to create bench/.venv-hiredis)")

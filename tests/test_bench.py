@@ -10,13 +10,17 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# A logged-in save is SET, SADD and EXPIRE (the per-user index) in one round trip.
+# A logged-in save that keeps its indexes is one SET; a login joins them:
+# SADD and EXPIRE ... NX, EXPIRE ... GT for each index (one round trip).
 COMMANDS = {
     "ping": 1,
+    "bare_load": 1,
+    "bare_save": 1,
     "load": 1,
-    "save": 3,
+    "save": 1,
+    "login": 4,
     "unchanged_save": 0,
-    "sliding_refresh": 3,
+    "sliding_refresh": 1,
     "older_set_expire": 2,
     "older_whole_save": 2,
     "request": 1,
@@ -52,10 +56,20 @@ def test_quick_benchmark_run_writes_every_figure(tmp_path):
     assert odoo["session_bytes"]["anonymous"]["redis_value_bytes"] == 0  # a bare visitor is not stored
     assert odoo["cookieless"]["requests"] >= 300 and odoo["cookieless"]["redis_writes"] == 0
 
-    index = results["index"]
-    assert index["sessions"] == 20000 and index["user_sessions"] == 5
-    for way in ("index", "scan"):
-        assert index["revoke"][way]["revoked"] == 5 and index["revoke"][way]["milliseconds"] > 0
+    # Odoo 18: the same commands, but a login joins the device index too
+    assert results["store_18"]["commands_per_call"] == dict(COMMANDS, login=7)
+    assert results["store_18"]["odoo"] == "Odoo 18.0"
+
+    for name, ways in (("index", ("index", "scan")), ("index_18", ("index", "scan", "device"))):
+        index = results[name]
+        assert index["sessions"] == 20000 and index["user_sessions"] == 5
+        assert sorted(index["by_size"], key=int) == ["10", "20000"]
+        for figures in index["by_size"].values():
+            assert sorted(figures["revoke"]) == sorted(ways)
+            for way in ways:
+                revoked = figures["revoke"][way]
+                assert revoked["revoked"] == (2 if way == "device" else 5) and revoked["milliseconds"] > 0
+        assert index["by_size"]["20000"]["used_memory_per_session"] > 0
 
     migration = results["migration"]
     assert migration["sessions"] == 5000
@@ -66,5 +80,13 @@ def test_quick_benchmark_run_writes_every_figure(tmp_path):
 
     with open(str(tmp_path / "latest.rst")) as handle:
         tables = handle.read()
-    for heading in ("PING round trip (the limit)", "busy core", "Redis / files", "Copy of 5000", "Goals:"):
+    for heading in (
+        "PING round trip (the limit)",
+        "busy core",
+        "Redis / files",
+        "Copy of 5000",
+        "Goals:",
+        "Odoo 18.0, µs",
+        "revoke one device through the device index",
+    ):
         assert heading in tables

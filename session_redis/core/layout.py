@@ -20,6 +20,7 @@ takes them for sessions. Nothing here sends anything to Redis.
 import re
 
 META = "_session_redis"
+_META_BYTES = META.encode("ascii")
 
 
 def _namespace(prefix):
@@ -65,12 +66,12 @@ def with_times(body, created, touched, indexed=0):
     """Stored bytes: the session's canonical JSON ``body`` with the times
     appended as its last member, so that :func:`body_of` can cut them off
     again and a save can compare bodies without encoding twice. ``indexed``
-    (a logged-in session only): until when its indexes live at least."""
-    times = '"created":%r,"touched":%r' % (round(created, 3), round(touched, 3))
+    (a logged-in session only): until when its indexes live at least.
+    Milliseconds are enough, and bytes formatting is the cheapest way."""
+    times = b'"%s":{"created":%.3f,"touched":%.3f' % (_META_BYTES, created, touched)
     if indexed:
-        times += ',"indexed":%r' % round(indexed, 3)
-    member = '"%s":{%s}}' % (META, times)
-    return body[:-1] + (b"," if body != b"{}" else b"") + member.encode("ascii")
+        times += b',"indexed":%.3f' % indexed
+    return body[:-1] + (b"," if body != b"{}" else b"") + times + b"}}"
 
 
 def body_of(raw):
