@@ -31,9 +31,10 @@ bench: venv
 compat: venv
 	.venv/bin/python tools/compat
 
-# Two nodes behind nginx with random balancing (README: "Two nodes behind a load balancer").
+# Two nodes behind nginx with random balancing (README: "Two nodes behind a load balancer");
+# SERIES=16.0, 17.0, 18.0 or 19.0 as for run.
 lb-demo:
-	tools/lb-demo
+	SERIES="$(SERIES)" tools/lb-demo
 
 venv:
 	tools/bootstrap
