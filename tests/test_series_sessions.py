@@ -21,8 +21,9 @@ import requests
 
 from session_redis.core.layout import device_index_key, session_key, user_index_key
 from tests.conftest import NodeFactory
-from tests.servers import REPO, SERIES, free_port, launcher
+from tests.servers import REPO, SERIES, free_port, launcher, wait_until
 from tests.test_probes import command_calls, commands_since
+from tests.websocket import BusSocket
 
 pytestmark = pytest.mark.parametrize("series", SERIES, scope="module")
 
@@ -334,4 +335,38 @@ def test_prefork_gevent_process_reads_the_session_from_redis(series, series_node
     assert info_from_gevent()["uid"] == 2
     node.json("/web/session/destroy", session_id=sid)  # through a worker of the HTTP port
     assert info_from_gevent() is None
+    assert "Traceback" not in node.log()
+
+
+# --- the websocket bus ---------------------------------------------------------
+
+
+def test_each_websocket_message_reads_the_session_with_one_get_and_writes_nothing(
+    series, series_nodes, redis
+):
+    """Odoo's bus reads the session for every message a client sends on its
+    websocket (served by the prefork node's gevent process): one GET each,
+    never a write, however many messages."""
+    node = series_nodes(series, workers=2)("websocket")
+    sid = node.login()
+    bus = BusSocket(node.longpolling_url, sid)
+    try:
+        before = command_calls(redis)
+        messages = 8  # Odoo closes a socket that sends more than 10 in a burst
+        for _ in range(messages + 1):  # the last one only marks the end of the others
+            bus.send("subscribe", {"channels": [], "last": 0})
+        wait_until(
+            lambda: commands_since(redis, before).get("get", 0) >= messages + 1,
+            TIMEOUT,
+            "the node to read the session for each message",
+        )
+        # only reads: on 16 a subscription also reads the session again to
+        # deliver what is pending
+        assert {name: calls for name, calls in commands_since(redis, before).items() if name != "get"} == {}
+        print(
+            "Odoo %s: %.2f Redis commands (GET) per websocket message"
+            % (series, commands_since(redis, before)["get"] / float(messages + 1))
+        )
+    finally:
+        bus.close()
     assert "Traceback" not in node.log()
