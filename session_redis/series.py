@@ -15,6 +15,7 @@ import os
 import odoo
 from odoo import http
 
+from .core import probes
 from .core.store import RedisSessionStore
 
 MAJOR = odoo.release.version_info[0]
@@ -57,6 +58,20 @@ def redis_store():
     files (the addon off, or not loaded server-wide)."""
     store = http.root.session_store
     return store if isinstance(store, RedisSessionStore) else None
+
+
+def keep_request_targets():
+    """Record each request's target as sent in the WSGI environ, on Odoo's
+    own servers (Werkzeug's in the HTTP workers, gevent's in the
+    longpolling or websocket process), for
+    :func:`~.core.probes.sent_as_spelled`."""
+    import werkzeug.serving
+
+    wrap(werkzeug.serving.WSGIRequestHandler, "make_environ", probes.keeping_request_target)
+    if is_gevent_process():
+        from gevent import pywsgi
+
+        wrap(pywsgi.WSGIHandler, "get_environ", probes.keeping_request_target)
 
 
 def wrap(owner, name, make_wrapper):

@@ -4,6 +4,7 @@ it is back; metrics off by default, then behind a token or loopback only,
 counting what the store did, summed over prefork workers, for no Redis
 command."""
 
+import http.client
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from session_redis.core import metrics
-from session_redis.core.probes import bearer_matches, sent_from_loopback
+from session_redis.core.probes import TARGET, bearer_matches, sent_as_spelled, sent_from_loopback
 from tests.lb import Balancer
 from tests.servers import OdooNode, RedisServer, wait_until
 
@@ -114,6 +115,31 @@ def test_bearer_token_rule():
     assert not bearer_matches("s3cret", "s3cret")
     assert not bearer_matches("", "s3cret")
     assert not bearer_matches("Bearer é", "s3cret")
+
+
+@pytest.mark.parametrize(
+    "target, answered",
+    [
+        ("/session_redis/metrics", True),
+        ("/session_redis/metrics?name[]=x", True),
+        ("http://odoo.example:8069/session_redis/metrics", True),  # absolute form, HTTP/1.1
+        ("//session_redis/metrics", False),
+        ("/session_redis/%6detrics", False),
+        ("/%73ession_redis/metrics", False),
+        ("/session_redis%2Fmetrics", False),
+        ("http://odoo.example//session_redis/metrics", False),
+        (None, True),  # a server that keeps no target: PATH_INFO is all there is
+    ],
+)
+def test_only_the_path_as_spelled_is_a_probe(target, answered):
+    environ = {"PATH_INFO": METRICS} if target is None else {"PATH_INFO": METRICS, "REQUEST_URI": target}
+    assert sent_as_spelled(environ, METRICS) is answered
+    if target is not None:
+        assert sent_as_spelled({"PATH_INFO": METRICS, "RAW_URI": target}, METRICS) is answered
+        # the request line's target, which the glue records, wins: Python's
+        # HTTP server has already turned a leading // into / in REQUEST_URI
+        normalized = {"PATH_INFO": METRICS, "REQUEST_URI": METRICS, TARGET: target}
+        assert sent_as_spelled(normalized, METRICS) is answered
 
 
 def test_each_server_run_counts_in_a_new_folder_and_crashed_runs_are_swept(tmp_path):
@@ -269,6 +295,9 @@ def test_behind_the_example_nginx_health_answers_and_metrics_stay_private(metric
         health = requests.get(balancer.url + HEALTH, timeout=TIMEOUT)
         assert health.status_code == 200 and health.json()["redis"] == "reachable"
         assert requests.get(balancer.url + METRICS, timeout=TIMEOUT).status_code == 404
+        for target in OTHER_SPELLINGS[:4]:  # nginx matches its rule on the normalized path
+            status, body = raw_get(balancer.port, target)
+            assert status == 404 and "session_redis_" not in body, target
     finally:
         balancer.stop()
 
@@ -353,6 +382,47 @@ def test_prefork_metrics_are_summed_over_the_workers(odoo_database, redis_server
         node.stop()
     # The main process removes its run's folder when it stops, not a worker.
     assert os.listdir(metrics_base(node)) == [], run
+
+
+# Other spellings of the probes' paths, which a proxy that does not
+# normalize paths passes on as they are; each would decode to a probe's path.
+OTHER_SPELLINGS = [
+    "//session_redis/metrics",
+    "/session_redis/%6detrics",
+    "/%73ession_redis/metrics",
+    "/session_redis%2Fmetrics",
+    "//session_redis/health",
+    "/session_redis/healt%68",
+]
+
+
+def raw_get(port, target):
+    """GET ``target`` sent as it is (``requests`` would decode ``%6d``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def assert_only_the_paths_as_spelled_answer(node):
+    """On the HTTP port and the gevent one, another spelling of a probe's
+    path is a 404 without the page; the path itself still answers."""
+    for port in (node.port, node.longpolling_port):
+        assert raw_get(port, METRICS)[0] == 200 and raw_get(port, HEALTH)[0] == 200
+        for target in OTHER_SPELLINGS:
+            status, body = raw_get(port, target)
+            shown = "session_redis_" in body or '"redis"' in body
+            assert (status, shown) == (404, False), (port, target)
+    absolute = "http://127.0.0.1:%d%s?format=text" % (node.port, METRICS)
+    assert raw_get(node.port, absolute)[0] == 200
+
+
+def test_only_the_paths_as_spelled_answer_on_every_server_of_a_node(odoo_nodes):
+    node = odoo_nodes("prefork", env={"ODOO_SESSION_REDIS_METRICS": "1"}, workers=2)
+    assert_only_the_paths_as_spelled_answer(node)
 
 
 def metrics_base(node):

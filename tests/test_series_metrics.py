@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.servers import SERIES
-from tests.test_probes import changes, command_calls, commands_since, scrape
+from tests.test_probes import (
+    assert_only_the_paths_as_spelled_answer,
+    changes,
+    command_calls,
+    commands_since,
+    scrape,
+)
 
 
 @pytest.mark.parametrize("series", SERIES)
@@ -28,3 +34,9 @@ def test_prefork_workers_count_into_one_metrics_page(series, series_nodes, redis
     commands = command_calls(redis_client)
     assert scrape(node) == after  # reading the page counts nothing...
     assert commands_since(redis_client, commands) == {}  # ...and asks Redis nothing
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_only_the_paths_as_spelled_answer_on_every_server_of_a_node(series, series_nodes):
+    node = series_nodes(series, workers=2)("prefork", env={"ODOO_SESSION_REDIS_METRICS": "1"})
+    assert_only_the_paths_as_spelled_answer(node)

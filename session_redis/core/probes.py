@@ -14,6 +14,11 @@ only: with ``ODOO_SESSION_REDIS_METRICS_TOKEN`` it wants that bearer token,
 without one it answers only requests sent from this machine straight to
 Odoo (see :func:`sent_from_loopback`).
 
+Both answer only the path as spelled here: another form that the server
+decodes to it (``//session_redis/metrics``, ``%6d`` for ``m``) answers 404,
+so that a proxy rule naming the path covers every way to it (see
+:func:`sent_as_spelled`).
+
 Nothing here knows Odoo: the glue (``answer_probes``) puts :meth:`Probes.response_for`
 in front of Odoo's WSGI dispatch.
 """
@@ -22,6 +27,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import time
 
 from werkzeug.wrappers import Response
@@ -33,6 +39,10 @@ _logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/session_redis/health"
 METRICS_PATH = "/session_redis/metrics"
+# The environ key of the request's target as sent, see keeping_request_target.
+TARGET = "session_redis.request_target"
+# The scheme and host of a request target in absolute form (GET http://host/path).
+ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 # Headers a reverse proxy adds (WSGI names). Odoo's --proxy-mode takes the
 # client's address from X-Forwarded-For, which the client itself can write.
@@ -56,11 +66,13 @@ class Probes(object):
     def response_for(self, environ):
         """The response for a probe's path, None for any other request."""
         path = environ.get("PATH_INFO")
+        if path not in (HEALTH_PATH, METRICS_PATH):
+            return None
+        if not sent_as_spelled(environ, path):
+            return text_response(404, "not found\n")
         if path == HEALTH_PATH:
             return self.health()
-        if path == METRICS_PATH:
-            return self.metrics_page(environ)
-        return None
+        return self.metrics_page(environ)
 
     def health(self):
         if self.client is None:
@@ -96,6 +108,42 @@ class Probes(object):
             return text_response(403, "metrics are served to loopback addresses only (or set a token)\n")
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type, headers=NOT_CACHED)
+
+
+def sent_as_spelled(environ, path):
+    """Did the client send ``path`` as it is spelled, not as another form
+    that the server decodes to it (``//session_redis/metrics``,
+    ``/session_redis/%6detrics``)?
+
+    A proxy rule that keeps the metrics private names one spelling; a proxy
+    that does not normalize paths passes the others on. Answering only
+    that spelling makes the rule cover every way in. The target as sent is
+    the one the glue records from the request line (:func:`keeping_request_target`),
+    else ``REQUEST_URI`` or ``RAW_URI`` (uWSGI, gunicorn); without any,
+    only ``PATH_INFO`` is known.
+    """
+    target = environ.get(TARGET) or environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if target is None:
+        return True
+    target = ABSOLUTE_FORM.sub("", target, count=1)  # GET http://host/path: the path
+    return target.partition("?")[0] == path
+
+
+def keeping_request_target(make_environ):
+    """Wrap the method of a server's request handler that builds the WSGI
+    environ (Werkzeug's ``make_environ``, gevent's ``get_environ``) so that
+    the environ holds the request line's target as the client sent it:
+    Python's HTTP server turns a leading ``//`` into ``/`` before Werkzeug
+    sees it (``REQUEST_URI`` included), and gevent gives no raw target."""
+
+    def make_environ_with_target(handler):
+        environ = make_environ(handler)
+        words = (getattr(handler, "requestline", None) or "").split()
+        if len(words) >= 2:  # method, target[, version]
+            environ[TARGET] = words[1]
+        return environ
+
+    return make_environ_with_target
 
 
 def bearer_matches(authorization, token):

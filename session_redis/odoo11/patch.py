@@ -89,6 +89,7 @@ def answer_probes(probes):
         return dispatch_or_probe
 
     series.wrap(http.Root, "dispatch", make)
+    series.keep_request_targets()
 
 
 def _on_login(authenticate, settings, hooks):

@@ -102,3 +102,4 @@ def answer_probes(probes):
         return call_or_probe
 
     series.wrap(http.Application, "__call__", make)
+    series.keep_request_targets()
