@@ -62,6 +62,8 @@ _logger = logging.getLogger(__name__)
 # "$", which also accepts a trailing newline: ids are always fullmatched).
 HEX_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
+# What a session key holding another Redis type reads as: no JSON session.
+NOT_A_STRING = b"<a Redis value that is not a string>"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
@@ -407,7 +409,9 @@ class RedisSessionStore(object):
         for identifier in wanted:
             pipe.smembers(device_index_key(identifier, self.prefix))
         members = [(identifier, None) for identifier in wanted]
-        for identifier, found in zip(wanted, pipe.execute()):
+        for identifier, found in zip(wanted, pipe.execute(raise_on_error=False)):
+            if isinstance(found, ResponseError):  # not a set: lists nothing, ended with the rest
+                continue
             for sid in sorted(item.decode("utf-8", "replace") for item in found):
                 if sid.startswith(identifier) and self.is_valid_key(sid):
                     members.append((identifier, sid))
@@ -564,7 +568,7 @@ class RedisSessionStore(object):
         """The live sessions of user ``uid`` in ``db``, oldest first, as
         :class:`UserSession`; index entries whose session ended are dropped."""
         index = self.index_key(db, uid)
-        sids = sorted(sid.decode() for sid in self.redis.smembers(index))
+        sids = sorted(self._members(index))
         step = len(keys_of("", self.prefix))
         rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)], ttl=True)
         found, ended = [], []
@@ -585,8 +589,7 @@ class RedisSessionStore(object):
         """End every session of user ``uid`` in ``db`` but ``keep`` (a
         session id); return how many were stored. Two round trips."""
         index = self.index_key(db, uid)
-        sids = [sid.decode() for sid in self.redis.smembers(index)]
-        doomed = [sid for sid in sids if sid != keep]
+        doomed = [sid for sid in self._members(index) if sid != keep]
         return self._end([(sid, (db, uid)) for sid in doomed], action=None)
 
     def rebuild_index(self, batch=BATCH, progress=None):
@@ -599,6 +602,29 @@ class RedisSessionStore(object):
             if progress:
                 progress(indexed)
         return indexed, len(users)
+
+    def _members(self, index):
+        """The session ids an index lists. Anything else found there (an
+        entry that is not an id of this store's kind, a key that is not a
+        set) is not ours to act on: it is removed, with a warning, so that
+        no key is ever derived from it."""
+        try:
+            members = self.redis.smembers(index)
+        except ResponseError as error:
+            _logger.warning("session index %s unreadable (%s): deleted", index, reason(error))
+            self.redis.delete(index)
+            return []
+        sids, junk = [], []
+        for item in members:
+            sid = item.decode("utf-8", "replace")
+            if self.is_valid_key(sid):
+                sids.append(sid)
+            else:
+                junk.append(item)
+        if junk:
+            _logger.warning("session index %s: %d entries that are no session ids removed", index, len(junk))
+            self.redis.srem(index, *junk)
+        return sids
 
     def _index_batch(self, pairs, users):
         pipe = self.redis.pipeline(transaction=False)
@@ -688,11 +714,31 @@ class RedisSessionStore(object):
                 pipe.srem(device_index_key(sid[: self.identifier_length], self.prefix), sid)
         if index:
             self._index(pipe, sid, owner, ttl)
-        if pipe.execute()[0] is not None:
+        results = pipe.execute(raise_on_error=False)
+        if isinstance(results[0], Exception):
+            raise results[0]
+        if index and any(isinstance(result, ResponseError) for result in results[1:]):
+            self._repair_indexes(sid, owner, ttl)
+        if results[0] is not None:
             return True
         if index:
             self._end([(sid, owner)], action=None)  # the entries just added
         return False
+
+    def _repair_indexes(self, sid, owner, ttl):
+        """An index key that is not a set (written by something else) made
+        registering ``sid`` fail: it is replaced by a set, with a warning, so
+        that the user's logins keep working and revocation finds them."""
+        keys = [self.index_key(*owner)]
+        if self.identifier_length:
+            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        for key in keys:
+            if self.redis.type(key) not in (b"set", b"none"):
+                _logger.warning("session index %s was not a set: replaced", key)
+                self.redis.delete(key)
+        pipe = self.redis.pipeline(transaction=False)
+        self._index(pipe, sid, owner, ttl)
+        pipe.execute()
 
     def _index_ttl(self, ttl):
         """Seconds an index lives after a push: twice the longest expiration
@@ -729,8 +775,15 @@ class RedisSessionStore(object):
                         pipe.srem(device_index_key(sid[:length], self.prefix), sid)
             for key in extra_keys:
                 pipe.delete(key)
-            deleted = pipe.execute()
-            return [sum(deleted[start : start + step]) for start in range(0, step * len(sessions), step)]
+            deleted = pipe.execute(raise_on_error=False)
+            counts = deleted[: step * len(sessions)]
+            failed = next((result for result in counts if isinstance(result, Exception)), None)
+            if failed is not None:
+                raise failed
+            if any(isinstance(result, Exception) for result in deleted[len(counts) :]):
+                # an index that is not a set: the sessions are gone all the same
+                _logger.warning("session index entries not removed: an index key is not a set")
+            return [sum(counts[start : start + step]) for start in range(0, len(counts), step)]
 
         if not action:
             return sum(1 for count in delete() if count)
@@ -751,12 +804,22 @@ class RedisSessionStore(object):
         return live
 
     def _read(self, sid):
-        """``(raw bytes or None, from the older module's key?)``."""
-        raw = self._call("load", lambda: self.redis.get(self.key(sid)))
+        """``(raw bytes or None, from the older module's key?)``. A key
+        that is not a string reads as unreadable bytes (see :meth:`get`),
+        not as Redis failing."""
+        raw = self._call("load", lambda: self._get(self.key(sid)))
         if raw is None and self.prefix:
-            raw = self._call("load", lambda: self.redis.get(legacy_session_key(sid, self.prefix)))
+            raw = self._call("load", lambda: self._get(legacy_session_key(sid, self.prefix)))
             return raw, raw is not None
         return raw, False
+
+    def _get(self, key):
+        try:
+            return self.redis.get(key)
+        except ResponseError as error:
+            if not str(error).startswith("WRONGTYPE"):
+                raise
+            return NOT_A_STRING
 
     def _touch_due(self, touched, now, expiration):
         """Is it time to push the expiry back (sliding expiry only)?"""
@@ -811,6 +874,13 @@ class RedisSessionStore(object):
         value = "%s %.3f" % (session.get("uid") or 0, self.clock())
         key = self.activity_key(session.sid)
         self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
+
+
+def reason(error):
+    """A Redis error's first word and class (``WRONGTYPE``, ``NOPERM``...):
+    its full text may quote the command, keys and values included."""
+    words = str(error).split(" ", 1)
+    return "%s %s" % (type(error).__name__, words[0] if words and words[0].isupper() else "")
 
 
 def wall_clock():
