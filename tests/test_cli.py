@@ -163,7 +163,7 @@ def test_copy_fs_and_purge_fs_dry_runs_change_nothing_and_real_runs_do_the_job(c
         "copied 2 sessions from %s; skipped 1 already in Redis, 1 unreadable and 0 too large" % folder
         in ok(copied)
     )
-    assert "skipped unreadable session file" in copied.stderr
+    assert "skipped the unreadable file of session #" in copied.stderr
     assert store.get(user).login == "admin" and not store.get(anonymous).new
     assert store.get(newer).login == "newer"
     assert sorted(os.listdir(str(folder))) == on_disk  # copying keeps the files

@@ -3,6 +3,7 @@ logged-in session is registered under its database and user id, and each
 way a session ends takes its entry with it, so a user's sessions are found
 and ended without a SCAN over the keyspace."""
 
+import logging
 import time
 
 import pytest
@@ -233,3 +234,31 @@ def test_rebuild_finds_sessions_written_before_the_index(redis_client):
     assert store.rebuild_index(batch=2) == (4, 2)
     assert sorted(sids(store)) == sorted(written[:2])
     assert sorted(sids(store, uid=3)) == sorted([written[2], "b" * 40])
+
+
+def test_a_login_beyond_the_limit_ends_the_users_oldest_sessions(redis_client, clock, caplog):
+    store = store_on(redis_client, clock=clock, max_sessions_per_user=3)
+    first = []
+    for _ in range(3):
+        clock.now += 1
+        first.append(logged_in(store).sid)
+    stranger = logged_in(store, uid=7).sid
+    clock.now += 1
+    with caplog.at_level(logging.INFO):
+        newest = logged_in(store).sid
+    assert sorted(sids(store)) == sorted(first[1:] + [newest])
+    assert store.get(first[0]).new and sids(store, uid=7) == [stranger]
+    assert "1 oldest sessions ended, over the limit of 3" in caplog.text
+    assert first[0] not in caplog.text and first[0][:8] not in caplog.text
+    touched = store.get(newest)  # later saves of a session already counted end nothing
+    touched["context"] = {"lang": "fr_BE"}
+    store.save(touched)
+    assert len(sids(store)) == 3
+
+
+def test_a_limit_of_one_keeps_only_the_last_login(redis_client, clock):
+    store = store_on(redis_client, clock=clock, max_sessions_per_user=1)
+    older = logged_in(store).sid
+    clock.now += 1
+    newer = logged_in(store).sid
+    assert sids(store) == [newer] and store.get(older).new

@@ -29,6 +29,7 @@ import pickle
 import re
 
 from .batches import BATCH, batches
+from .store import short_hash
 
 _logger = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
                 readable.append((sid, read_session_file(path)))
             except (OSError, ValueError) as error:
                 counts["unreadable"] += 1
-                _logger.warning("skipped unreadable session file %s...: %s", sid[:8], reason(error))
+                _logger.warning(
+                    "skipped the unreadable file of session %s: %s", short_hash(sid), reason(error)
+                )
         # by outcome: True copied, False kept (already in Redis), None too large
         counts.update(store.add_many(readable))
         if progress:
@@ -102,7 +105,7 @@ def purge_fs_sessions(folder):
             os.unlink(path)
             deleted += 1
         except OSError as error:
-            _logger.warning("could not delete session file %s...: %s", sid[:8], reason(error))
+            _logger.warning("could not delete the file of session %s: %s", short_hash(sid), reason(error))
     return deleted
 
 

@@ -211,7 +211,8 @@ SPECS = [
     ("sliding", "SLIDING", parse_flag, True),
     ("touch_interval", "TOUCH_INTERVAL", parse_seconds, MINUTE),
     ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
-    ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 1024 * 1024),
+    ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 256 * 1024),
+    ("max_sessions_per_user", "MAX_SESSIONS_PER_USER", whole_number(1), None),
     ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
@@ -231,6 +232,7 @@ STORE_FIELDS = (
     "touch_interval",
     "max_lifetime",
     "max_size",
+    "max_sessions_per_user",
 )
 
 

@@ -169,6 +169,8 @@ class RedisSessionStore(object):
     :param max_lifetime: seconds after creation when a session ends however
         active it is (None: no limit).
     :param max_size: bytes; a larger session is neither saved nor loaded.
+    :param max_sessions_per_user: at a login beyond it, the user's oldest
+        sessions end (None: no limit).
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
@@ -202,6 +204,7 @@ class RedisSessionStore(object):
         touch_interval=DEFAULTS["touch_interval"],
         max_lifetime=DEFAULTS["max_lifetime"],
         max_size=DEFAULTS["max_size"],
+        max_sessions_per_user=DEFAULTS["max_sessions_per_user"],
         path=None,
         clock=None,
         metrics=None,
@@ -215,6 +218,7 @@ class RedisSessionStore(object):
         self.touch_interval = touch_interval
         self.max_lifetime = max_lifetime
         self.max_size = max_size
+        self.max_sessions_per_user = max_sessions_per_user
         self.path = path
         self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
@@ -282,8 +286,8 @@ class RedisSessionStore(object):
             return self.new() if self.renew_missing else self.session_class({}, sid, True)
         if len(raw) > self.max_size:
             _logger.warning(
-                "session %s... is %d bytes, over the %d bytes limit: starting a new session",
-                sid[:8],
+                "session %s is %d bytes, over the %d bytes limit: starting a new session",
+                short_hash(sid),
                 len(raw),
                 self.max_size,
             )
@@ -294,7 +298,7 @@ class RedisSessionStore(object):
             data = decode_session(raw)
             created, touched, indexed = times_of(data.pop(META, None))
         except (CorruptData, ValueError) as error:
-            _logger.warning("session %s... unreadable (%s): starting a new session", sid[:8], error)
+            _logger.warning("session %s unreadable (%s): starting a new session", short_hash(sid), error)
             self.metrics.load("refused")
             return self.new()
         now = self.clock()
@@ -346,15 +350,15 @@ class RedisSessionStore(object):
         raw = with_times(body, created, now, indexed)
         if len(raw) > self.max_size:
             _logger.error(
-                "session %s... not saved: %d bytes, over the %d bytes limit (ODOO_SESSION_REDIS_MAX_SIZE)",
-                session.sid[:8],
+                "session %s not saved: %d bytes, over the %d bytes limit (ODOO_SESSION_REDIS_MAX_SIZE)",
+                short_hash(session.sid),
                 len(raw),
                 self.max_size,
             )
             self.metrics.oversize()
             return
         if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded, index)):
-            _logger.info("session %s... ended while its request ran: not saved again", session.sid[:8])
+            _logger.info("session %s ended while its request ran: not saved again", short_hash(session.sid))
             self.metrics.save("ended")
             return
         self.metrics.save("touched" if loaded and body == loaded.body else "written")
@@ -521,8 +525,8 @@ class RedisSessionStore(object):
             raw = encode_with_times(data, now, now, now + self._index_ttl(ttl) if owner else 0)
             if len(raw) > self.max_size:
                 _logger.warning(
-                    "session %s... not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
-                    sid[:8],
+                    "session %s not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
+                    short_hash(sid),
                     len(raw),
                     self.max_size,
                 )
@@ -701,6 +705,7 @@ class RedisSessionStore(object):
         previous = loaded.owner if loaded else None
         legacy = loaded is not None and loaded.legacy
         leaves = previous is not None and previous != owner
+        limit = self.max_sessions_per_user if index and previous != owner else None
         command = ["SET", key, raw, "EX", ttl] + (["XX"] if loaded and not legacy else [])
         if not (index or leaves or legacy):
             return self.redis.execute_command(*command) is not None
@@ -714,16 +719,38 @@ class RedisSessionStore(object):
                 pipe.srem(device_index_key(sid[: self.identifier_length], self.prefix), sid)
         if index:
             self._index(pipe, sid, owner, ttl)
+        if limit:
+            pipe.scard(self.index_key(*owner))
         results = pipe.execute(raise_on_error=False)
         if isinstance(results[0], Exception):
             raise results[0]
         if index and any(isinstance(result, ResponseError) for result in results[1:]):
             self._repair_indexes(sid, owner, ttl)
+        elif limit and results[0] is not None and results[-1] > limit:
+            self._keep_newest(owner, sid, limit)
         if results[0] is not None:
             return True
         if index:
             self._end([(sid, owner)], action=None)  # the entries just added
         return False
+
+    def _keep_newest(self, owner, sid, limit):
+        """A login made user ``owner`` hold more than ``limit`` sessions: end
+        the oldest (through the index, on every node) so that ``limit`` are
+        left, the new one ``sid`` included."""
+        others = [session.sid for session in self.user_sessions(*owner) if session.sid != sid]
+        doomed = others[: max(0, len(others) - (limit - 1))]
+        if doomed:
+            self._end([(other, owner) for other in doomed], action=None)
+            _logger.info(
+                "user %d in %s: %d oldest sessions ended, over the limit of %d "
+                "(ODOO_SESSION_REDIS_MAX_SESSIONS_PER_USER): %s",
+                owner[1],
+                owner[0],
+                len(doomed),
+                limit,
+                ", ".join(short_hash(other) for other in doomed),
+            )
 
     def _repair_indexes(self, sid, owner, ttl):
         """An index key that is not a set (written by something else) made
@@ -861,7 +888,7 @@ class RedisSessionStore(object):
             uid, at = raw.decode("ascii").split(" ")
             at = float(at)
         except (UnicodeDecodeError, ValueError):
-            _logger.warning("session %s... activity record unreadable: ignored", session.sid[:8])
+            _logger.warning("session %s activity record unreadable: ignored", short_hash(session.sid))
             return None
         return at if uid == str(session.get("uid") or 0) else None
 
@@ -874,6 +901,12 @@ class RedisSessionStore(object):
         value = "%s %.3f" % (session.get("uid") or 0, self.clock())
         key = self.activity_key(session.sid)
         self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
+
+
+def short_hash(sid):
+    """How logs name a session: a short hash of its id, which no client can
+    present (the id itself, even in part, is a credential)."""
+    return "#" + hashlib.sha256(sid.encode("utf-8")).hexdigest()[:12]
 
 
 def reason(error):

@@ -24,6 +24,10 @@ from ..core.client import REDIS_ERRORS
 _logger = logging.getLogger(__name__)
 
 SHORT_ID = 8
+# Rows shown per user, the newest: a user who logged in 20,000 times must not
+# make a manager's user form build 20,000 rows (ODOO_SESSION_REDIS_MAX_SESSIONS_PER_USER
+# bounds the sessions themselves).
+SHOWN_SESSIONS = 100
 MANAGERS = "base.group_erp_manager"
 
 
@@ -91,7 +95,7 @@ class UserSession(models.TransientModel):
         """New rows for ``user``'s live sessions in this database (may raise
         :class:`Unavailable`)."""
         store = redis_store()
-        sessions = redis_call(store.user_sessions, self.env.cr.dbname, user.id)
+        sessions = redis_call(store.user_sessions, self.env.cr.dbname, user.id)[-SHOWN_SESSIONS:]
         now, mine = store.clock(), current_sid()
         rows = self.browse()
         for session in sessions:
