@@ -34,11 +34,17 @@ def authenticate_with(node, sid):
     return cookie
 
 
-def test_with_rotation_off_odoo_keeps_a_stored_id_across_login(odoo_nodes):
+def test_with_rotation_off_a_planted_id_still_dies_at_login(odoo_nodes, redis_client):
+    """The setting only lets a logged-in session keep its id when it
+    authenticates again: an id that had no user (planted, and stored by
+    the attacker's own failed login) is replaced, whatever the setting."""
     node = odoo_nodes(env={"ODOO_SESSION_REDIS_ROTATE_ON_LOGIN": "false"})
     planted = planted_session(node)
-    assert authenticate_with(node, planted) == planted
-    assert node.session_info(planted)["username"] == "admin"
+    fresh = authenticate_with(node, planted)
+    assert fresh != planted and node.session_info(planted) is None
+    assert redis_client.exists(session_key(planted)) == 0
+    assert authenticate_with(node, fresh) == fresh  # logged in already: kept
+    assert node.session_info(fresh)["username"] == "admin"
 
 
 def test_by_default_a_login_kills_the_planted_id(odoo_nodes, redis_client):

@@ -96,13 +96,15 @@ def _on_login(authenticate, settings, hooks):
     """Wrap ``OpenERPSession.authenticate``: after a successful login the
     session gets a new id (the old key is deleted at once, the browser gets
     the new cookie), so an id planted before the login is worth nothing.
-    Without ``ROTATE_ON_LOGIN``, only a session that was never stored
-    (``new``: the store adopts well-formed unknown ids, as Odoo's own store
-    does) rotates. Odoo 11's session token is derived from the id: it is
-    computed anew. Then each of ``hooks`` is called with the session."""
+    Without ``ROTATE_ON_LOGIN``, a session that had no user before the
+    login still rotates (an id an attacker got, even stored by a failed
+    login of theirs, must never become a logged-in one); only a session
+    already logged in keeps its id when it authenticates again. Odoo 11's
+    session token is derived from the id: it is computed anew. Then each of
+    ``hooks`` is called with the session."""
 
     def authenticate_and_rotate(session, db, login=None, password=None, uid=None):
-        rotate = settings.rotate_on_login or session.new
+        rotate = settings.rotate_on_login or not session.uid
         uid = authenticate(session, db, login=login, password=password, uid=uid)
         if not uid:
             return uid
