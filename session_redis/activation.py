@@ -15,7 +15,7 @@ import os
 
 from . import series
 from .core import metrics
-from .core.client import REDIS_ERRORS, make_client
+from .core.client import REDIS_ERRORS, error_text, make_client
 from .core.fs_sessions import copy_fs_sessions, purge_fs_sessions
 from .core.probes import METRICS_PATH, Probes
 from .core.settings import SettingError, describe, load_settings
@@ -53,7 +53,9 @@ def _activate(environ):
     try:
         client.ping()
     except REDIS_ERRORS as error:
-        _logger.warning("Redis does not answer yet (%s): requests get HTTP 503 until it does", error)
+        _logger.warning(
+            "Redis does not answer yet (%s): requests get HTTP 503 until it does", error_text(error)
+        )
     glue.use_redis_sessions(client, settings, start_metrics(settings))
     glue.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
     if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
@@ -83,9 +85,9 @@ def migrate(settings, folder, store):
         try:
             result = copy_fs_sessions(folder, store)
         except REDIS_ERRORS as error:
-            _logger.error("copying filesystem sessions failed, nothing purged: %s", error)
+            _logger.error("copying filesystem sessions failed, nothing purged: %s", error_text(error))
             if series.stops_after_init():  # a deploy step: its script must see the failure
-                raise SystemExit("session_redis: copying filesystem sessions failed: %s" % error)
+                raise SystemExit("session_redis: copying filesystem sessions failed: %s" % error_text(error))
             return
         _logger.info(
             "copied %d filesystem sessions from %s to Redis; skipped %d already in Redis, "

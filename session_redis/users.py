@@ -14,7 +14,7 @@ import logging
 from odoo import http
 
 from . import series
-from .core.client import REDIS_ERRORS
+from .core.client import REDIS_ERRORS, error_text
 from .core.store import LOGIN_INFO
 
 _logger = logging.getLogger(__name__)
@@ -56,5 +56,5 @@ def end_sessions_of(users):
         _logger.warning(
             "sessions of users %s not ended, Redis unavailable (Odoo refuses them anyway): %s",
             users.ids,
-            error,
+            error_text(error),
         )

@@ -34,7 +34,7 @@ import psycopg2
 
 from .. import series
 from ..core import jobs as operations
-from ..core.client import REDIS_ERRORS, make_client
+from ..core.client import REDIS_ERRORS, error_text, make_client
 from ..core.fs_sessions import copy_fs_sessions, purge_fs_sessions, session_files
 from ..core.settings import SettingError, describe, load_settings
 from .progress import Progress
@@ -60,7 +60,7 @@ def main(args):
     except Failure as error:
         sys.exit("session_redis: %s" % error)
     except REDIS_ERRORS as error:
-        sys.exit("session_redis: Redis failed, stopped: %s" % error)
+        sys.exit("session_redis: Redis failed, stopped: %s" % error_text(error))
     except BrokenPipeError:  # "| head": the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
@@ -215,7 +215,7 @@ def open_store(settings):
     try:
         client.ping()
     except REDIS_ERRORS as error:
-        raise Failure("cannot reach Redis (%s): %s" % (describe(settings), error))
+        raise Failure("cannot reach Redis (%s): %s" % (describe(settings), error_text(error)))
     try:
         return series.glue().make_store(client, settings)
     except (OSError, AssertionError) as error:  # Odoo asserts its session folder is writable

@@ -12,7 +12,7 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
 from redis.connection import SSLConnection
-from redis.exceptions import ConnectionError, RedisClusterException, RedisError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError, ResponseError
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
@@ -21,6 +21,20 @@ from .settings import sentinel_addresses
 # What a Redis that is down, refusing or misconfigured raises: RedisCluster
 # reports an unreachable cluster with an exception outside RedisError.
 REDIS_ERRORS = (RedisError, RedisClusterException)
+
+
+def error_text(error):
+    """What a log may say of a Redis error. A refused command's text comes
+    from redis-py with the command quoted in it (a pipeline's "Command # 1
+    (SET session:<id> {... "session_token": ...}) of pipeline caused error:
+    ..."): only the server's reason is kept, with the error's class.
+    Connection errors name the host and port, never a password."""
+    text = str(error)
+    if isinstance(error, ResponseError):
+        text = text.rsplit(" caused error: ", 1)[-1]
+        if text.startswith("Command # "):  # a quoted command with no reason after it
+            text = ""
+    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
 
 
 class ClusterNotReady(RedisClusterException):

@@ -33,7 +33,7 @@ import time
 from werkzeug.wrappers import Response
 
 from . import metrics
-from .client import REDIS_ERRORS
+from .client import REDIS_ERRORS, error_text
 
 _logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Probes(object):
         try:
             self.client.ping()
         except REDIS_ERRORS as error:
-            _logger.warning("health probe: Redis unavailable: %s", error)
+            _logger.warning("health probe: Redis unavailable: %s", error_text(error))
             return json_response(503, {"status": "unavailable", "sessions": "redis", "redis": "unreachable"})
         milliseconds = (time.monotonic() - started) * 1000
         return json_response(

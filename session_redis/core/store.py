@@ -38,7 +38,7 @@ from redis.exceptions import ResponseError
 from werkzeug.exceptions import ServiceUnavailable
 
 from .batches import BATCH, batches
-from .client import REDIS_ERRORS
+from .client import REDIS_ERRORS, error_text
 from .codec import CorruptData, decode_session, encode_session
 from .layout import (
     META,
@@ -615,7 +615,7 @@ class RedisSessionStore(object):
         try:
             members = self.redis.smembers(index)
         except ResponseError as error:
-            _logger.warning("session index %s unreadable (%s): deleted", index, reason(error))
+            _logger.warning("session index %s unreadable (%s): deleted", index, error_text(error))
             self.redis.delete(index)
             return []
         sids, junk = [], []
@@ -862,7 +862,7 @@ class RedisSessionStore(object):
         try:
             result = command()
         except REDIS_ERRORS as error:
-            _logger.error("session %s failed, Redis unavailable: %s", action, error)
+            _logger.error("session %s failed, Redis unavailable: %s", action, error_text(error))
             self.metrics.unavailable()
             raise RedisUnavailable()
         self.metrics.redis_call(action, time.monotonic() - started)
@@ -907,13 +907,6 @@ def short_hash(sid):
     """How logs name a session: a short hash of its id, which no client can
     present (the id itself, even in part, is a credential)."""
     return "#" + hashlib.sha256(sid.encode("utf-8")).hexdigest()[:12]
-
-
-def reason(error):
-    """A Redis error's first word and class (``WRONGTYPE``, ``NOPERM``...):
-    its full text may quote the command, keys and values included."""
-    words = str(error).split(" ", 1)
-    return "%s %s" % (type(error).__name__, words[0] if words and words[0].isupper() else "")
 
 
 def wall_clock():

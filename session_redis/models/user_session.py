@@ -19,7 +19,7 @@ from odoo import _, api, fields, http, models
 from odoo.exceptions import AccessError, UserError
 
 from .. import series
-from ..core.client import REDIS_ERRORS
+from ..core.client import REDIS_ERRORS, error_text
 
 _logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def redis_call(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
     except REDIS_ERRORS as error:
-        _logger.warning("user sessions: Redis unavailable: %s", error)
+        _logger.warning("user sessions: Redis unavailable: %s", error_text(error))
         raise Unavailable(_("Redis does not answer: sessions cannot be listed or ended right now."))
 
 

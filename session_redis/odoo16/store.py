@@ -18,7 +18,7 @@ from odoo.service import security
 from odoo.tools._vendor.sessions import SessionStore
 
 from .. import series
-from ..core.client import REDIS_ERRORS
+from ..core.client import REDIS_ERRORS, error_text
 from ..core.settings import DEFAULT_EXPIRATION
 from ..core.store import HEX_ID, RedisSessionStore
 
@@ -166,6 +166,6 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         try:
             found = self.missing_identifiers(identifiers)
         except REDIS_ERRORS as error:
-            _logger.warning("device sessions not checked, Redis unavailable: %s", error)
+            _logger.warning("device sessions not checked, Redis unavailable: %s", error_text(error))
             return set()
         return found | {item for item in identifiers if not self.is_identifier(item)}
