@@ -139,12 +139,17 @@ def owner_of(data):
 def ttl_for(session, expiration, expiration_anonymous):
     """Seconds to keep ``session``: its own ``expiration`` if it has a valid
     one, else the logged-in or the anonymous default."""
+    return own_expiration(session) or (expiration if session.get("uid") else expiration_anonymous)
+
+
+def own_expiration(session):
+    """The ``expiration`` code put in ``session``, if it is a valid one."""
     own = session.get("expiration")
     if own is not None:
         if isinstance(own, int) and not isinstance(own, bool) and own > 0:
             return own
         _logger.warning("session expiration %r ignored: not a positive whole number of seconds", own)
-    return expiration if session.get("uid") else expiration_anonymous
+    return None
 
 
 def encode_with_times(data, created, touched, indexed=0):
@@ -246,8 +251,12 @@ class RedisSessionStore(object):
         return DEFAULT_EXPIRATION_ANONYMOUS
 
     def _ttl(self, data):
-        """Seconds to keep session ``data`` (see :func:`ttl_for`)."""
-        return ttl_for(data, self.logged_in_expiration(), self.anonymous_expiration())
+        """Seconds to keep session ``data`` (see :func:`ttl_for`); only the
+        default that applies is looked up (on 16+ it is read from Odoo)."""
+        own = own_expiration(data)
+        if own:
+            return own
+        return self.logged_in_expiration() if data.get("uid") else self.anonymous_expiration()
 
     # --- the session-store API Odoo calls ---
 
@@ -305,7 +314,8 @@ class RedisSessionStore(object):
         lifetime_over = self.max_lifetime and created and now - created >= self.max_lifetime
         # Redis expires a key after the expiration it was written with; a
         # shorter one set since (Odoo's sessions.max_inactivity_seconds) holds too
-        idle_over = touched and now - touched >= self._ttl(data)
+        ttl = self._ttl(data)
+        idle_over = touched and now - touched >= ttl
         if lifetime_over or idle_over:
             self._end([(sid, owner_of(data))])
             self.metrics.load("refused")
@@ -317,9 +327,15 @@ class RedisSessionStore(object):
         # The save flag makes Odoo call save(), which rewrites the session. A
         # value without times (the older module's) is rewritten at once, so
         # that its lifetime is counted from now on rather than from every read.
-        if not created or self._touch_due(touched, now, self._ttl(session)):
+        if not created or self._touch_due(touched, now, ttl):
             setattr(session, self.save_flag, True)
         self.metrics.load("hit")
+        return session
+
+    def contents(self, session):
+        """The session's keys and values as a mapping that is cheap to read:
+        a save reads them several times (the glue of a session class that
+        is not a dict hands over the dict behind it)."""
         return session
 
     def save(self, session):
@@ -329,22 +345,23 @@ class RedisSessionStore(object):
             session.sid = self.generate_key()
         now = self.clock()
         loaded = _loaded(session)
+        data = self.contents(session)
         created = loaded.created if loaded else now
-        expiration = self._ttl(session)
+        expiration = self._ttl(data)
         ttl = expiration
         if self.max_lifetime:
             ttl = min(ttl, int(created + self.max_lifetime - now))
             if ttl <= 0:
                 self.delete(session)
                 return
-        if not loaded and self.skip_default_sessions and holds_only_odoo_defaults(session):
+        if not loaded and self.skip_default_sessions and holds_only_odoo_defaults(data):
             self.metrics.save("unchanged")
             return  # never stored, nothing to keep: a bot or a probe costs no write
-        body = encode_session(session)
+        body = encode_session(data)
         if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
             self.metrics.save("unchanged")
             return  # the same session as in Redis, and no touch due
-        owner = owner_of(session)
+        owner = owner_of(data)
         index = self._index_due(loaded, owner, now, ttl)
         indexed = now + self._index_ttl(ttl) if index else (loaded.indexed if owner and loaded else 0)
         raw = with_times(body, created, now, indexed)

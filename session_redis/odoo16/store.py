@@ -68,6 +68,12 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             """Odoo's own 84-character id."""
             return http.FilesystemSessionStore.generate_key(self, salt)
 
+    def contents(self, session):
+        """The dict behind Odoo's session (its ``_Session__data`` slot, on
+        16 to 19): read through the session's mapping methods, a save
+        costs 11 Python-level ``__getitem__`` calls more."""
+        return session._Session__data
+
     def rotate(self, session, env, soft=False):
         """A new id for ``session``, its session token computed again.
 
