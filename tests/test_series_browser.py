@@ -31,7 +31,6 @@ import pytest
 from tests.chrome import (
     By,
     Keys,
-    StaleElementReferenceException,
     TimeoutException,
     WebDriverWait,
     element_to_be_clickable,
@@ -351,13 +350,9 @@ def browsers(tmp_path):
 
 
 def shows(driver, timeout, condition):
-    """What ``condition`` returns once true within ``timeout`` seconds, or
-    False. An element re-rendered while it is read is read again."""
+    """What ``condition`` returns once true within ``timeout`` seconds, or False."""
     try:
-        wait = WebDriverWait(
-            driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-        )
-        return wait.until(condition)
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
     except TimeoutException:
         return False
 
