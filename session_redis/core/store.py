@@ -669,9 +669,7 @@ class RedisSessionStore(object):
         forward (``EXPIRE ... NX`` for a new index, ``GT`` for one that may
         already live longer for another session). Before Redis 7.0 a plain
         ``EXPIRE``, and every save of a logged-in session pushes it."""
-        keys = [self.index_key(*owner)]
-        if self.identifier_length:
-            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        keys = self._index_keys(sid, owner)
         seconds = self._index_ttl(ttl)
         options = self._expire_options()
         for key in keys:
@@ -681,6 +679,14 @@ class RedisSessionStore(object):
                 pipe.execute_command("EXPIRE", key, seconds, "GT")
             else:
                 pipe.expire(key, seconds)
+
+    def _index_keys(self, sid, owner):
+        """The indexes that list logged-in session ``sid``: its user's and,
+        where ids name devices, its identifier's."""
+        keys = [self.index_key(*owner)]
+        if self.identifier_length:
+            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        return keys
 
     def _index_due(self, loaded, owner, now, ttl):
         """Must this save of a session of ``owner`` write its indexes? Only
@@ -773,9 +779,7 @@ class RedisSessionStore(object):
         """An index key that is not a set (written by something else) made
         registering ``sid`` fail: it is replaced by a set, with a warning, so
         that the user's logins keep working and revocation finds them."""
-        keys = [self.index_key(*owner)]
-        if self.identifier_length:
-            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
+        keys = self._index_keys(sid, owner)
         for key in keys:
             if self.redis.type(key) not in (b"set", b"none"):
                 _logger.warning("session index %s was not a set: replaced", key)
