@@ -13,6 +13,7 @@ from redis import Redis
 from redis.exceptions import NoPermissionError
 
 from session_redis.core.layout import session_key, user_index_key
+from session_redis.core.store import short_hash
 from tests.servers import REPO, RedisServer, launcher
 
 PREFIX = "shop"
@@ -80,7 +81,7 @@ def test_the_readme_user_runs_every_feature(nodes, acl_redis, tmp_path):
 
     kept, ended = a.login(), b.login()
     listed = operator(a, env, tmp_path, "sessions", "--login", "admin", "--db", a.database)
-    assert kept[:8] in listed and ended[:8] in listed
+    assert short_hash(kept) in listed and short_hash(ended) in listed
     stats = operator(a, env, tmp_path, "stats")  # SCAN, MEMORY USAGE, TTL
     assert "sessions: " in stats and "memory: " in stats
     operator(a, env, tmp_path, "revoke", "--login", "admin", "--db", a.database)

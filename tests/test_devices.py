@@ -120,7 +120,7 @@ def test_ending_an_identifier_ends_exactly_its_sessions(redis_client):
     # The entries of the sessions it ended are gone from their user's index;
     # that of the session that expired stays until the index is next listed.
     assert members(redis_client, user_index_key("prod", 2, PREFIX)) == {other, gone}
-    assert [session.sid for session in store.user_sessions("prod", 2)] == [other]
+    assert [session.entry for session in store.user_sessions("prod", 2)] == [other]
     assert members(redis_client, user_index_key("prod", 3, PREFIX)) == {colleague}
     assert device_index(redis_client, other_device) == {other}
     assert device_index(redis_client, colleague_device) == {colleague}

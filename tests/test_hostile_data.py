@@ -75,7 +75,7 @@ def test_entries_that_are_no_session_ids_are_dropped_and_never_become_keys(redis
     redis_client.sadd(index, bad_meta)
     with caplog.at_level(logging.WARNING):
         listed = store.user_sessions(DB, 2)
-    assert sorted(row.sid for row in listed) == sorted([mine.sid, kept.sid])
+    assert sorted(row.entry for row in listed) == sorted([mine.sid, kept.sid])
     assert "3 entries that are no session ids removed" in caplog.text
     assert store.end_user_sessions(DB, 2, keep=kept.sid) == 1
     assert redis_client.smembers(store.index_key(DB, 8)) == {other.sid.encode()}  # untouched

@@ -53,7 +53,7 @@ def logged_in(store, uid=2, db="prod", **data):
 
 
 def sids(store, db="prod", uid=2):
-    return [session.sid for session in store.user_sessions(db, uid)]
+    return [session.entry for session in store.user_sessions(db, uid)]
 
 
 def test_logged_in_sessions_are_registered_anonymous_ones_are_not(redis_client):
@@ -67,9 +67,9 @@ def test_logged_in_sessions_are_registered_anonymous_ones_are_not(redis_client):
     anonymous.update(db="prod", sale_order_id=4)
     store.save(anonymous)
     listed = store.user_sessions("prod", 2)
-    assert {session.sid for session in listed} == {first.sid, second.sid}
+    assert {session.entry for session in listed} == {first.sid, second.sid}
     assert [session.created for session in listed] == sorted(session.created for session in listed)
-    assert {session.sid: session.login_info for session in listed}[second.sid] == {
+    assert {session.entry: session.login_info for session in listed}[second.sid] == {
         "ip": "10.1.2.3",
         "browser": "Firefox",
     }

@@ -50,7 +50,7 @@ def test_each_login_is_indexed_with_its_address_and_browser(odoo_nodes, redis_cl
         browser="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/119.0 Safari/537.36",
     )
     store = RedisSessionStore(redis_client, OpenERPSession)
-    listed = {session.sid: session.login_info for session in store.user_sessions(a.database, uid)}
+    listed = {session.entry: session.login_info for session in store.user_sessions(a.database, uid)}
     assert listed == {
         on_a: {"ip": "127.0.0.1", "browser": "firefox 120.0 on linux"},
         on_b: {"ip": "127.0.0.1", "browser": "chrome 119.0 on linux"},
@@ -77,7 +77,7 @@ def test_a_new_password_ends_the_users_other_sessions_at_once(odoo_nodes, redis_
         session_id=changing,
     ).json()
     assert result["result"] == {"new_password": "bob2"}, result
-    assert [session.sid for session in store.user_sessions(a.database, uid)] == [changing]
+    assert [session.entry for session in store.user_sessions(a.database, uid)] == [changing]
     assert all(store.get(sid).new for sid in others)
     assert a.session_info(admin)["username"] == "admin"
 
@@ -101,7 +101,7 @@ def test_archiving_with_any_false_value_ends_the_users_sessions(odoo_nodes, redi
         login = "archived%d" % number
         uid = new_user(node, admin, login)
         sid = log_in(node, login, login)
-        assert [session.sid for session in store.user_sessions(node.database, uid)] == [sid]
+        assert [session.entry for session in store.user_sessions(node.database, uid)] == [sid]
         call(node, admin, "res.users", "write", [[uid], {"active": false}])
         assert store.user_sessions(node.database, uid) == [], false
         assert redis_client.exists(session_key(sid)) == 0, false

@@ -37,6 +37,7 @@ from ..core import jobs as operations
 from ..core.client import REDIS_ERRORS, error_text, make_client
 from ..core.fs_sessions import copy_fs_sessions, purge_fs_sessions, session_files
 from ..core.settings import SettingError, describe, load_settings
+from ..core.store import short_hash
 from .progress import Progress
 
 PROG = "odoo session_redis"
@@ -328,13 +329,14 @@ def run_export_fs(options):
     with Progress("sessions read") as progress:
         result = operations.export_sessions(store, files, overwrite=options.overwrite, progress=progress)
     say(
-        "exported %s to %s; skipped %d already there%s and %d unreadable"
+        "exported %s to %s; skipped %d already there%s, %d unreadable and %d stored by hash"
         % (
             counted(result.exported, "session"),
             folder,
             result.already_on_disk,
             " (--overwrite replaces them)" if result.already_on_disk else "",
             result.unreadable,
+            result.hashed,
         )
     )
 
@@ -392,9 +394,9 @@ def run_sessions(options):
         for session in found:
             login = session.login_info if isinstance(session.login_info, dict) else {}
             say(
-                "  %s...  created %s  last activity %s  expires in %s  from %s  %s"
+                "  %s  created %s  last activity %s  expires in %s  from %s  %s"
                 % (
-                    shown(session.sid[:8]),
+                    short_hash(session.entry),
                     when(session.created),
                     when(session.touched),
                     "%ds" % session.expires_in if session.expires_in >= 0 else "never",

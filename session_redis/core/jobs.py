@@ -28,7 +28,7 @@ DAY = 24 * HOUR
 TTL_BUCKETS = [("<1h", HOUR), ("<1d", DAY), ("<7d", 7 * DAY), (">=7d", None)]
 NO_EXPIRY = "no expiry"
 
-ExportResult = collections.namedtuple("ExportResult", "exported already_on_disk unreadable")
+ExportResult = collections.namedtuple("ExportResult", "exported already_on_disk unreadable hashed")
 RevokeResult = collections.namedtuple("RevokeResult", "revoked scanned")
 
 
@@ -65,7 +65,7 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
         "memory_bytes": 0,
         "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)]),
     }
-    for keys in batches((key for _sid, key in store.scan()), batch):
+    for keys in batches((key for _entry, key in store.scan()), batch):
         for raw, ttl, memory in store.values(keys, ttl=True, memory=True):
             if raw is None:  # expired between SCAN and GET
                 continue
@@ -114,12 +114,17 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
     (Odoo's own filesystem store, with its session class).
 
     A file already there is kept unless ``overwrite``: it may be newer than
-    Redis's copy if filesystem nodes already run.
+    Redis's copy if filesystem nodes already run. A session stored by the
+    hash of its id (``ODOO_SESSION_REDIS_HASH_IDS``) cannot be named by a
+    file: it is counted in ``hashed`` and stays in Redis only.
     """
-    exported = already = unreadable = seen = 0
+    exported = already = unreadable = hashed = seen = 0
     for pairs in batches(store.scan(), batch):
         for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs])):
             if raw is None:
+                continue
+            if not store.is_valid_key(sid):
+                hashed += 1
                 continue
             data = _data(raw)
             if data is None:
@@ -132,7 +137,7 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
             exported += 1
         seen += len(pairs)
         progress(seen)
-    return ExportResult(exported, already, unreadable)
+    return ExportResult(exported, already, unreadable, hashed)
 
 
 def revoke_sessions(
@@ -149,12 +154,13 @@ def revoke_sessions(
     revoked = scanned = 0
     for pairs in batches(store.scan(), batch):
         sessions = [
-            (sid, _data(raw)) for (sid, _key), raw in zip(pairs, store.values([key for _sid, key in pairs]))
+            (entry, _data(raw))
+            for (entry, _key), raw in zip(pairs, store.values([key for _entry, key in pairs]))
         ]
-        doomed = [(sid, data) for sid, data in sessions if everything or _belongs_to(data, login, db)]
+        doomed = [(entry, data) for entry, data in sessions if everything or _belongs_to(data, login, db)]
         if doomed and not dry_run:
-            owners = [data and owner_of(data) for _sid, data in doomed]
-            revoked += store.delete_many([sid for sid, _data in doomed], owners)
+            owners = [data and owner_of(data) for _entry, data in doomed]
+            revoked += store.delete_many([entry for entry, _data in doomed], owners)
         else:
             revoked += len(doomed)
         scanned += len(pairs)

@@ -1,26 +1,45 @@
 """Where a session lives in Redis, and how its stored value is framed.
 
-Keys (``<p>:`` only with a prefix):
+Keys (``<p>:`` only with a prefix; ``<entry>`` is the session id, or with
+``ODOO_SESSION_REDIS_HASH_IDS`` its SHA-256 in hexadecimal, see
+:func:`hashed_id`):
 
-- ``session:[<p>:]<sid>``: the session, a JSON string (see :mod:`.codec`)
+- ``session:[<p>:]<entry>``: the session, a JSON string (see :mod:`.codec`)
   with the addon's times appended (see :func:`with_times`);
 - ``session::<p>:<sid>``: the same session under camptocamp's older module,
   read and moved on its next save (a prefixed site only);
-- ``session:[<p>:]<sid>:activity``: the last activity, for OCA's
+- ``session:[<p>:]<entry>:activity``: the last activity, for OCA's
   auth_session_timeout;
-- ``session:[<p>:]user:<uid>:<db>``: a set, the ids of a user's sessions;
-- ``session:[<p>:]device:<identifier>``: a set, the ids of the sessions of
-  one Odoo 18+ device identifier (the first 42 characters of an id).
+- ``session:[<p>:]user:<uid>:<db>``: a set, the entries of a user's sessions;
+- ``session:[<p>:]device:<identifier>``: a set, the entries of the sessions
+  of one Odoo 18+ device identifier (the first 42 characters of an id; with
+  hashing, its SHA-256).
+
+With hashing, no key and no index holds anything a client could present:
+a copy of Redis logs nobody in. A session id is 40 hexadecimal characters
+(Odoo 11 to 17) or 84 url-safe ones (18+), a hash 64 hexadecimal ones, so
+the two forms never meet.
 
 Every key starts with ``session:``, so one ACL pattern covers them; the
 index keys never end in something that reads as a session id, so no scan
 takes them for sessions. Nothing here sends anything to Redis.
 """
 
+import hashlib
 import re
 
 META = "_session_redis"
 _META_BYTES = META.encode("ascii")
+
+
+HASHED_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def hashed_id(text):
+    """The SHA-256 of a session id (or device identifier), in hexadecimal:
+    what names it at rest with hashing on. Ids carry 160 random bits or
+    more, so a plain hash is enough: nobody can guess an id from it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _namespace(prefix):
@@ -35,15 +54,6 @@ def session_key(sid, prefix=""):
 def legacy_session_key(sid, prefix):
     """Where camptocamp's session_redis kept a prefixed session."""
     return "session::%s:%s" % (prefix, sid)
-
-
-def keys_of(sid, prefix=""):
-    """Every key session ``sid`` may live under: the documented one and,
-    with a prefix, the older module's (without one both were the same)."""
-    keys = [session_key(sid, prefix)]
-    if prefix:
-        keys.append(legacy_session_key(sid, prefix))
-    return keys
 
 
 def activity_key(sid, prefix=""):

@@ -213,6 +213,7 @@ SPECS = [
     ("max_lifetime", "MAX_LIFETIME", parse_seconds, None),
     ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 256 * 1024),
     ("max_sessions_per_user", "MAX_SESSIONS_PER_USER", whole_number(1), None),
+    ("hash_ids", "HASH_IDS", parse_flag, False),
     ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
@@ -233,6 +234,7 @@ STORE_FIELDS = (
     "max_lifetime",
     "max_size",
     "max_sessions_per_user",
+    "hash_ids",
 )
 
 

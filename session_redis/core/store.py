@@ -8,9 +8,12 @@ the keys: there is nothing to garbage-collect.
 This class is the one place that reads and writes those keys: the start-up
 migration and the operator jobs go through its bulk methods
 (:meth:`~RedisSessionStore.scan`, :meth:`~RedisSessionStore.add_many`,
-:meth:`~RedisSessionStore.delete_many`, ...). A prefixed session may still
-live under the key of the older camptocamp module: it is read from there,
-moved on its next save, and every way a session ends deletes both keys.
+:meth:`~RedisSessionStore.delete_many`, ...). Keys and indexes name a
+session by its *entry*: its id, or with ``hash_ids`` the id's SHA-256, so
+that a copy of Redis logs nobody in. A session may still live under
+another key of its id (written before hashing was switched on, or by the
+older camptocamp module with a prefix): it is read from there, moved on
+its next save, and every way a session ends deletes every key of it.
 
 One Redis command per request: the store remembers what it read and skips
 a save that would write the same bytes. With sliding expiry the idle
@@ -28,6 +31,7 @@ subclasses this store with its own. Usage::
 """
 
 import collections
+import functools
 import hashlib
 import logging
 import os
@@ -41,12 +45,13 @@ from .batches import BATCH, batches
 from .client import REDIS_ERRORS, error_text
 from .codec import CorruptData, decode_session, encode_session
 from .layout import (
+    HASHED_ID,
     META,
     activity_key,
     body_of,
     device_index_key,
     glob_escape,
-    keys_of,
+    hashed_id,
     legacy_session_key,
     session_key,
     times_of,
@@ -67,13 +72,15 @@ NOT_A_STRING = b"<a Redis value that is not a string>"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
-# seconds), whether it came from the older module's key, its owner:
-# ``(db, uid)`` of a logged-in session, else None, and until when its
-# indexes live at least (Unix seconds; 0: unknown).
-Loaded = collections.namedtuple("Loaded", "sid body created touched legacy owner indexed")
+# seconds), whether it came from another key than the one it is written
+# under (see RedisSessionStore.keys), its owner: ``(db, uid)`` of a
+# logged-in session, else None, and until when its indexes live at least
+# (Unix seconds; 0: unknown).
+Loaded = collections.namedtuple("Loaded", "sid body created touched moved owner indexed")
 
-# A user's session as the per-user index lists it: Unix times, seconds left.
-UserSession = collections.namedtuple("UserSession", "sid created touched expires_in login_info")
+# A user's session as the per-user index lists it: its entry (the id, or its
+# hash), Unix times, seconds left.
+UserSession = collections.namedtuple("UserSession", "entry created touched expires_in login_info")
 
 # Where the Odoo glue records, at login, the client's IP address and browser.
 LOGIN_INFO = "session_redis_login"
@@ -176,6 +183,8 @@ class RedisSessionStore(object):
     :param max_size: bytes; a larger session is neither saved nor loaded.
     :param max_sessions_per_user: at a login beyond it, the user's oldest
         sessions end (None: no limit).
+    :param hash_ids: name sessions (and device identifiers) in keys and
+        indexes by their SHA-256, never by the id itself.
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
@@ -210,6 +219,7 @@ class RedisSessionStore(object):
         max_lifetime=DEFAULTS["max_lifetime"],
         max_size=DEFAULTS["max_size"],
         max_sessions_per_user=DEFAULTS["max_sessions_per_user"],
+        hash_ids=DEFAULTS["hash_ids"],
         path=None,
         clock=None,
         metrics=None,
@@ -224,6 +234,7 @@ class RedisSessionStore(object):
         self.max_lifetime = max_lifetime
         self.max_size = max_size
         self.max_sessions_per_user = max_sessions_per_user
+        self.hash_ids = hash_ids
         self.path = path
         self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
@@ -258,10 +269,49 @@ class RedisSessionStore(object):
             return own
         return self.logged_in_expiration() if data.get("uid") else self.anonymous_expiration()
 
-    # --- the session-store API Odoo calls ---
+    # --- how sessions are named at rest ---
+
+    def entry(self, sid):
+        """What names session ``sid`` in its key and in the indexes: the id,
+        or with ``hash_ids`` its SHA-256."""
+        return hashed_id(sid) if self.hash_ids else sid
+
+    def is_entry(self, text):
+        """Is ``text`` an entry of this store's kind, in either form?"""
+        return self.is_valid_key(text) or (isinstance(text, str) and HASHED_ID.fullmatch(text) is not None)
+
+    def same_session(self, entry, sid):
+        """Does ``entry``, in either form, name session ``sid``?"""
+        return entry == sid or entry == hashed_id(sid)
 
     def key(self, sid):
-        return session_key(sid, self.prefix)
+        """The key session ``sid`` is written under."""
+        return session_key(self.entry(sid), self.prefix)
+
+    def keys(self, entry, readable=False):
+        """Every key the session named by ``entry`` may live under, the one it
+        is written under first. An id's session may also be under its other
+        form (hashing switched on or off since it was written) and, with a
+        prefix, under the older module's key; a hash names one key only.
+        ``readable``: only those a lookup by id reads (with hashing off, the
+        hashed key is not: see the README on switching hashing off)."""
+        if not self.is_valid_key(entry):
+            return [session_key(entry, self.prefix)]
+        keys = [self.key(entry)]
+        if self.hash_ids or not readable:
+            keys.append(session_key(hashed_id(entry) if not self.hash_ids else entry, self.prefix))
+        if self.prefix:
+            keys.append(legacy_session_key(entry, self.prefix))
+        return keys
+
+    def _activity_keys(self, entry):
+        """The activity records the session named by ``entry`` may have."""
+        keys = [activity_key(entry, self.prefix)]
+        if self.is_valid_key(entry):
+            keys.append(activity_key(hashed_id(entry), self.prefix))
+        return keys
+
+    # --- the session-store API Odoo calls ---
 
     def is_valid_key(self, key):
         return isinstance(key, str) and self.id_pattern.fullmatch(key) is not None
@@ -289,7 +339,7 @@ class RedisSessionStore(object):
         if not self.is_valid_key(sid):
             self.metrics.load("refused")
             return self.new()
-        raw, legacy = self._read(sid)
+        raw, moved = self._read(sid)
         if raw is None:
             self.metrics.load("miss")
             return self.new() if self.renew_missing else self.session_class({}, sid, True)
@@ -320,17 +370,27 @@ class RedisSessionStore(object):
             self._end([(sid, owner_of(data))])
             self.metrics.load("refused")
             return self.new()
-        session = self.session_class(data, sid, False)
-        _remember(
-            session, Loaded(sid, body_of(raw), created or now, touched, legacy, owner_of(data), indexed)
-        )
+        session = self.session_class(self.unsealed(data, sid), sid, False)
+        _remember(session, Loaded(sid, body_of(raw), created or now, touched, moved, owner_of(data), indexed))
         # The save flag makes Odoo call save(), which rewrites the session. A
         # value without times (the older module's) is rewritten at once, so
-        # that its lifetime is counted from now on rather than from every read.
-        if not created or self._touch_due(touched, now, ttl):
+        # that its lifetime is counted from now on rather than from every
+        # read; one read from another key than its own is moved at once.
+        if not created or moved or self._touch_due(touched, now, ttl):
             setattr(session, self.save_flag, True)
         self.metrics.load("hit")
         return session
+
+    def sealed(self, data, sid):
+        """Session ``data`` of ``sid`` as stored: the glue of an Odoo that
+        keeps another session's id in a session encrypts it there (with
+        hashing, nothing in Redis may be presented as an id)."""
+        return data
+
+    def unsealed(self, data, sid):
+        """Stored session ``data`` of ``sid`` as the caller reads it: the
+        reverse of :meth:`sealed`."""
+        return data
 
     def contents(self, session):
         """The session's keys and values as a mapping that is cheap to read:
@@ -357,8 +417,13 @@ class RedisSessionStore(object):
         if not loaded and self.skip_default_sessions and holds_only_odoo_defaults(data):
             self.metrics.save("unchanged")
             return  # never stored, nothing to keep: a bot or a probe costs no write
-        body = encode_session(data)
-        if loaded and body == loaded.body and not self._touch_due(loaded.touched, now, expiration):
+        body = encode_session(self.sealed(data, session.sid))
+        if (
+            loaded
+            and not loaded.moved
+            and body == loaded.body
+            and not self._touch_due(loaded.touched, now, expiration)
+        ):
             self.metrics.save("unchanged")
             return  # the same session as in Redis, and no touch due
         owner = owner_of(data)
@@ -389,10 +454,12 @@ class RedisSessionStore(object):
         the previous id alive for a while after a soft rotation) end with it."""
         loaded = _loaded(session)
         owner = loaded.owner if loaded else owner_of(session)
-        older = []
+        older, indexes = [], []
         if owner and self.identifier_length:
             older = self._call("delete", lambda: self._same_device(session.sid))
-        self._end([(session.sid, owner)] + [(sid, owner) for sid in older])
+            if older:  # every session the device indexes list ends: so do they
+                indexes = self.device_index_keys(session.sid[: self.identifier_length])
+        self._end([(session.sid, owner)] + [(entry, owner) for entry in older], extra_keys=indexes)
         self.forget(session)
 
     def forget(self, session):
@@ -402,9 +469,10 @@ class RedisSessionStore(object):
         _remember(session, None)
 
     def list(self):
-        """Ids of the stored sessions of this prefix, the older module's keys
-        included (SCAN, never KEYS)."""
-        return sorted({sid for sid, _key in self.scan()})
+        """Entries of the stored sessions of this prefix (ids, or with
+        hashing their hashes), the older module's keys included (SCAN,
+        never KEYS)."""
+        return sorted({entry for entry, _key in self.scan()})
 
     # --- devices (Odoo 18+): the sessions of an identifier, through its index ---
 
@@ -418,75 +486,96 @@ class RedisSessionStore(object):
             and self.id_pattern.fullmatch(identifier + "A" * length) is not None
         )
 
-    def identifier_members(self, identifiers):
-        """What the device index lists, in one round trip whatever the size
+    def device_index_keys(self, identifier, readable=False):
+        """The device indexes of ``identifier``: the one of its hash with
+        hashing on, the plain one (sessions not moved yet) and, unless
+        ``readable``, the hashed one with hashing off."""
+        if self.hash_ids or not readable:
+            hashed = device_index_key(hashed_id(identifier), self.prefix)
+            return [hashed, device_index_key(identifier, self.prefix)]
+        return [device_index_key(identifier, self.prefix)]
+
+    def identifier_members(self, identifiers, readable=False):
+        """What the device indexes list, in one round trip whatever the size
         of the keyspace: ``(identifier, None)`` for each valid identifier,
-        then ``(identifier, sid)`` for each session id listed under it (an
-        entry may outlive its session). Invalid identifiers are left out."""
+        then ``(identifier, entry)`` for each session entry listed under it
+        (an entry may outlive its session). Invalid identifiers are left
+        out. ``readable``: as for :meth:`device_index_keys`."""
         wanted = sorted({item for item in identifiers if self.is_identifier(item)})
         if not wanted:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for identifier in wanted:
-            pipe.smembers(device_index_key(identifier, self.prefix))
+            for key in self.device_index_keys(identifier, readable):
+                pipe.smembers(key)
+        found = iter(pipe.execute(raise_on_error=False))
         members = [(identifier, None) for identifier in wanted]
-        for identifier, found in zip(wanted, pipe.execute(raise_on_error=False)):
-            if isinstance(found, ResponseError):  # not a set: lists nothing, ended with the rest
-                continue
-            for sid in sorted(item.decode("utf-8", "replace") for item in found):
-                if sid.startswith(identifier) and self.is_valid_key(sid):
-                    members.append((identifier, sid))
+        for identifier in wanted:
+            entries = set()
+            for _key in self.device_index_keys(identifier, readable):
+                listed = next(found)
+                if isinstance(listed, ResponseError):  # not a set: lists nothing, ended with the rest
+                    continue
+                for item in listed:
+                    entry = item.decode("utf-8", "replace")
+                    plain = entry.startswith(identifier) and self.is_valid_key(entry)
+                    if plain or HASHED_ID.fullmatch(entry):
+                        entries.add(entry)
+            members.extend((identifier, entry) for entry in sorted(entries))
         return members
 
     def _same_device(self, sid):
-        """The other ids the device index lists for ``sid``'s device."""
+        """The other sessions the device indexes list for ``sid``'s device."""
         members = self.identifier_members([sid[: self.identifier_length]])
-        return [other for _identifier, other in members if other and other != sid]
+        return [entry for _identifier, entry in members if entry and not self.same_session(entry, sid)]
 
     def end_identifiers(self, identifiers):
         """End every session of these device identifiers and drop their
-        index; return how many sessions were stored. Invalid identifiers end
-        nothing. Three round trips."""
+        indexes; return how many sessions were stored. Invalid identifiers
+        end nothing. Three round trips."""
         members = self.identifier_members(identifiers)
-        sids = [sid for _identifier, sid in members if sid]
-        sessions = [(sid, data and owner_of(data)) for sid, data in zip(sids, self._live(sids))]
-        index_keys = [device_index_key(identifier, self.prefix) for identifier, sid in members if not sid]
+        entries = [entry for _identifier, entry in members if entry]
+        sessions = [(entry, data and owner_of(data)) for entry, data in zip(entries, self._live(entries))]
+        index_keys = [
+            key for identifier, entry in members if not entry for key in self.device_index_keys(identifier)
+        ]
         return self._end(sessions, action=None, extra_keys=index_keys)
 
     def missing_identifiers(self, identifiers):
-        """The valid identifiers none of whose sessions is stored: two round
-        trips per batch of identifiers, existence checks only."""
+        """The valid identifiers none of whose sessions can be loaded: two
+        round trips per batch of identifiers, existence checks only."""
         missing = set()
         for batch in batches(identifiers):
-            members = self.identifier_members(batch)
-            sids = [sid for _identifier, sid in members if sid]
-            live = {sid for sid, present in zip(sids, self.stored(sids)) if present}
-            missing.update(identifier for identifier, _sid in members)
-            missing.difference_update(identifier for identifier, sid in members if sid in live)
+            members = self.identifier_members(batch, readable=True)
+            entries = [entry for _identifier, entry in members if entry]
+            live = {entry for entry, present in zip(entries, self.stored(entries)) if present}
+            missing.update(identifier for identifier, _entry in members)
+            missing.difference_update(identifier for identifier, entry in members if entry in live)
         return missing
 
     # --- bulk operations: the migration and the operator jobs ---
 
     def scan(self):
-        """Yield ``(sid, key)`` once for every key holding a session of this
-        prefix: documented keys first, then the older module's.
+        """Yield ``(entry, key)`` once for every key holding a session of
+        this prefix: documented keys first (named by id or by hash), then
+        the older module's.
 
         Without a prefix, ``session:*`` also matches other prefixes' keys
-        and the index keys: only keys ending in a well-formed session id
-        right after the start are kept. SCAN may return a key twice while
+        and the index keys: only keys ending in a well-formed entry right
+        after the start are kept. SCAN may return a key twice while
         Redis resizes its tables: the keys seen are remembered so that every
         count is exact. A Cluster client scans every master.
         """
-        starts = [self.key("")]
+        starts = [(session_key("", self.prefix), self.is_entry)]
         if self.prefix:
-            starts.append(legacy_session_key("", self.prefix))
-        for start in starts:
+            starts.append((legacy_session_key("", self.prefix), self.is_valid_key))
+        for start, wanted in starts:
             seen = set()
             for key in self.redis.scan_iter(match=glob_escape(start) + "*", count=SCAN_BATCH):
-                sid = key.decode("utf-8", "replace")[len(start) :]
-                if self.is_valid_key(sid) and sid not in seen:
-                    seen.add(sid)
-                    yield sid, key
+                entry = key.decode("utf-8", "replace")[len(start) :]
+                if wanted(entry) and entry not in seen:
+                    seen.add(entry)
+                    yield entry, key
 
     def values(self, keys, ttl=False, memory=False):
         """The stored bytes of ``keys`` (None for a key gone meanwhile), in one
@@ -512,15 +601,17 @@ class RedisSessionStore(object):
             rows.append(tuple(row) if width > 1 else row[0])
         return rows
 
-    def stored(self, sids):
-        """For each id, is the session stored (under any of its keys)? One round trip."""
+    def stored(self, entries):
+        """For each entry (an id, or a hash), is the session stored under a
+        key a lookup reads? One round trip."""
         pipe = self.redis.pipeline(transaction=False)
-        for sid in sids:
-            for key in keys_of(sid, self.prefix):  # one EXISTS each: a Cluster spreads them
+        widths = []
+        for entry in entries:
+            keys = self.keys(entry, readable=True)
+            widths.append(len(keys))
+            for key in keys:  # one EXISTS each: a Cluster spreads them
                 pipe.exists(key)
-        found = pipe.execute()
-        step = len(keys_of("", self.prefix))
-        return [any(found[start : start + step]) for start in range(0, len(found), step)]
+        return [any(row) for row in _split(pipe.execute(), widths)]
 
     def add_many(self, sessions):
         """Store sessions given as ``(sid, data)`` that are not stored yet
@@ -528,8 +619,8 @@ class RedisSessionStore(object):
         the logged-in ones in their indexes; a session already in Redis is
         newer and kept. Return, for each session, True if written, False if
         already stored, None if over ``max_size`` or not a valid id. One
-        round trip for the sessions (with a prefix, one more first for the
-        older keys) and one for the indexes of those written.
+        round trip for the sessions (with a prefix or hashing, one more first
+        for their other keys) and one for the indexes of those written.
         """
         now = self.clock()
         results, pending = [], []  # pending: (index in results, sid, raw, ttl, owner)
@@ -539,7 +630,9 @@ class RedisSessionStore(object):
                 continue
             ttl = self._ttl(data)
             owner = owner_of(data)
-            raw = encode_with_times(data, now, now, now + self._index_ttl(ttl) if owner else 0)
+            raw = encode_with_times(
+                self.sealed(data, sid), now, now, now + self._index_ttl(ttl) if owner else 0
+            )
             if len(raw) > self.max_size:
                 _logger.warning(
                     "session %s not copied: %d bytes, over the %d bytes limit (MAX_SIZE)",
@@ -551,10 +644,11 @@ class RedisSessionStore(object):
                 continue
             pending.append((len(results), sid, raw, ttl, owner))
             results.append(False)
-        if self.prefix and pending:
+        if pending and len(self.keys(pending[0][1], readable=True)) > 1:
+            # a session under another of its keys (the older module's, or not moved yet) is newer
             pipe = self.redis.pipeline(transaction=False)
             for _index, sid, _raw, _ttl, _owner in pending:
-                pipe.exists(legacy_session_key(sid, self.prefix))
+                pipe.exists(*self.keys(sid, readable=True)[1:])
             pending = [write for write, present in zip(pending, pipe.execute()) if not present]
         if pending:
             pipe = self.redis.pipeline(transaction=False)
@@ -574,11 +668,12 @@ class RedisSessionStore(object):
         now = self.clock()
         return len(encode_with_times(data, now, now)) > self.max_size
 
-    def delete_many(self, sids, owners=None):
-        """End the sessions ``sids`` (every key of each, and their index
-        entries where ``owners``, aligned with ``sids``, names them), in one
-        round trip; return how many of them were stored."""
-        return self._end(list(zip(sids, owners or [None] * len(sids))), action=None)
+    def delete_many(self, entries, owners=None):
+        """End the sessions named by ``entries`` (ids or hashes: every key of
+        each, and their index entries where ``owners``, aligned with
+        ``entries``, names them), in one round trip; return how many of
+        them were stored."""
+        return self._end(list(zip(entries, owners or [None] * len(entries))), action=None)
 
     # --- the per-user index ---
 
@@ -589,29 +684,29 @@ class RedisSessionStore(object):
         """The live sessions of user ``uid`` in ``db``, oldest first, as
         :class:`UserSession`; index entries whose session ended are dropped."""
         index = self.index_key(db, uid)
-        sids = sorted(self._members(index))
-        step = len(keys_of("", self.prefix))
-        rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)], ttl=True)
+        entries = sorted(self._members(index))
+        keys = [self.keys(entry) for entry in entries]
+        rows = self.values([key for some in keys for key in some], ttl=True)
         found, ended = [], []
-        for sid, start in zip(sids, range(0, len(rows), step)):
-            # the documented key, else the older module's (until its next save moves it)
-            raw, ttl = next((row for row in rows[start : start + step] if row[0] is not None), (None, -2))
+        for entry, row in zip(entries, _split(rows, [len(some) for some in keys])):
+            # its own key, else another (until its next save moves it)
+            raw, ttl = next((value for value in row if value[0] is not None), (None, -2))
             item = decoded(raw)
             if item is None or owner_of(item[0]) != (db, uid):
-                ended.append(sid)
+                ended.append(entry)
                 continue
             data, created, touched = item
-            found.append(UserSession(sid, created, touched, ttl, data.get(LOGIN_INFO) or {}))
+            found.append(UserSession(entry, created, touched, ttl, data.get(LOGIN_INFO) or {}))
         if ended:
             self.redis.srem(index, *ended)
-        return sorted(found, key=lambda session: (session.created, session.sid))
+        return sorted(found, key=lambda session: (session.created, session.entry))
 
     def end_user_sessions(self, db, uid, keep=None):
         """End every session of user ``uid`` in ``db`` but ``keep`` (a
         session id); return how many were stored. Two round trips."""
         index = self.index_key(db, uid)
-        doomed = [sid for sid in self._members(index) if sid != keep]
-        return self._end([(sid, (db, uid)) for sid in doomed], action=None)
+        doomed = [entry for entry in self._members(index) if not (keep and self.same_session(entry, keep))]
+        return self._end([(entry, (db, uid)) for entry in doomed], action=None)
 
     def rebuild_index(self, batch=BATCH, progress=None):
         """Register every logged-in session of this prefix in its indexes
@@ -625,36 +720,36 @@ class RedisSessionStore(object):
         return indexed, len(users)
 
     def _members(self, index):
-        """The session ids an index lists. Anything else found there (an
-        entry that is not an id of this store's kind, a key that is not a
-        set) is not ours to act on: it is removed, with a warning, so that
-        no key is ever derived from it."""
+        """The session entries an index lists. Anything else found there (an
+        entry that is no id of this store's kind and no hash, a key that is
+        not a set) is not ours to act on: it is removed, with a warning, so
+        that no key is ever derived from it."""
         try:
             members = self.redis.smembers(index)
         except ResponseError as error:
             _logger.warning("session index %s unreadable (%s): deleted", index, error_text(error))
             self.redis.delete(index)
             return []
-        sids, junk = [], []
+        entries, junk = [], []
         for item in members:
-            sid = item.decode("utf-8", "replace")
-            if self.is_valid_key(sid):
-                sids.append(sid)
+            entry = item.decode("utf-8", "replace")
+            if self.is_entry(entry):
+                entries.append(entry)
             else:
                 junk.append(item)
         if junk:
             _logger.warning("session index %s: %d entries that are no session ids removed", index, len(junk))
             self.redis.srem(index, *junk)
-        return sids
+        return entries
 
     def _index_batch(self, pairs, users):
         pipe = self.redis.pipeline(transaction=False)
         indexed = 0
-        for (sid, _key), (raw, ttl) in zip(pairs, self.values([key for _sid, key in pairs], ttl=True)):
+        for (entry, _key), (raw, ttl) in zip(pairs, self.values([key for _entry, key in pairs], ttl=True)):
             item = decoded(raw)
             owner = item and owner_of(item[0])
             if owner:
-                self._index(pipe, sid, owner, ttl)
+                self._index(pipe, entry, owner, ttl)
                 users.add(owner)
                 indexed += 1
         pipe.execute()
@@ -662,31 +757,42 @@ class RedisSessionStore(object):
 
     # --- internals ---
 
-    def _index(self, pipe, sid, owner, ttl):
-        """Queue the index entries of logged-in session ``sid``: its user's
-        and, where ids name devices, its identifier's, each index's expiry
+    def _index(self, pipe, entry, owner, ttl):
+        """Queue the index entries of logged-in session ``entry`` (see
+        :meth:`_index_entries`), each index's expiry
         pushed to at least :meth:`_index_ttl` from now, never brought
         forward (``EXPIRE ... NX`` for a new index, ``GT`` for one that may
         already live longer for another session). Before Redis 7.0 a plain
         ``EXPIRE``, and every save of a logged-in session pushes it."""
-        keys = self._index_keys(sid, owner)
         seconds = self._index_ttl(ttl)
         options = self._expire_options()
-        for key in keys:
-            pipe.sadd(key, sid)
+        for key, member in self._index_entries(entry, owner):
+            pipe.sadd(key, member)
             if options:
                 pipe.execute_command("EXPIRE", key, seconds, "NX")
                 pipe.execute_command("EXPIRE", key, seconds, "GT")
             else:
                 pipe.expire(key, seconds)
 
-    def _index_keys(self, sid, owner):
-        """The indexes that list logged-in session ``sid``: its user's and,
-        where ids name devices, its identifier's."""
-        keys = [self.index_key(*owner)]
-        if self.identifier_length:
-            keys.append(device_index_key(sid[: self.identifier_length], self.prefix))
-        return keys
+    def _index_entries(self, entry, owner, every_form=False):
+        """``(index, member)`` for each index that lists the session named by
+        ``entry``, owned by ``owner``: its user's and, where ids name
+        devices, its identifier's (by hash with hashing). With
+        ``every_form``, those of an id's both forms, for a session that
+        ends or moves. A hash names no device: a session ended by its hash
+        leaves its device entry, which lists a key that is gone."""
+        user_index = self.index_key(*owner)
+        if not self.is_valid_key(entry):
+            return [(user_index, entry)]
+        entries = []
+        for hashed in (True, False) if every_form else (self.hash_ids,):
+            member = hashed_id(entry) if hashed else entry
+            entries.append((user_index, member))
+            if self.identifier_length:
+                identifier = entry[: self.identifier_length]
+                device = hashed_id(identifier) if hashed else identifier
+                entries.append((device_index_key(device, self.prefix), member))
+        return entries
 
     def _index_due(self, loaded, owner, now, ttl):
         """Must this save of a session of ``owner`` write its indexes? Only
@@ -695,7 +801,7 @@ class RedisSessionStore(object):
         the save is a single ``SET``."""
         if not owner:
             return False
-        if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.legacy):
+        if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.moved):
             return True
         return now + ttl > loaded.indexed or self.expire_options is False
 
@@ -704,7 +810,7 @@ class RedisSessionStore(object):
         Asked once, with an ``EXPIRE`` of a key that never exists."""
         if self.expire_options is None:
             try:
-                self.redis.execute_command("EXPIRE", self.key("expire-options"), 1, "NX")
+                self.redis.execute_command("EXPIRE", session_key("expire-options", self.prefix), 1, "NX")
                 self.expire_options = True
             except ResponseError:
                 _logger.warning(
@@ -723,23 +829,27 @@ class RedisSessionStore(object):
         there (``SET ... XX``): a request that loaded it before it ended (a
         logout, a revocation, a new password, on any node) must not bring it
         back, logged in, when it finishes. Index entries queued in the same
-        round trip are then taken back in a second one."""
-        key = self.key(sid)
+        round trip are then taken back in a second one.
+
+        A session read from another of its keys (see :meth:`keys`) moves:
+        those keys, its activity record under them and its index entries
+        in the other form go in the same round trip."""
         previous = loaded.owner if loaded else None
-        legacy = loaded is not None and loaded.legacy
+        moved = loaded is not None and loaded.moved
         leaves = previous is not None and previous != owner
         limit = self.max_sessions_per_user if index and previous != owner else None
-        command = ["SET", key, raw, "EX", ttl] + (["XX"] if loaded and not legacy else [])
-        if not (index or leaves or legacy):
+        command = ["SET", self.key(sid), raw, "EX", ttl] + (["XX"] if loaded and not moved else [])
+        if not (index or leaves or moved):
             return self.redis.execute_command(*command) is not None
         pipe = self.redis.pipeline(transaction=False)
         pipe.execute_command(*command)
-        if legacy:  # moved from the older module's key
-            pipe.delete(legacy_session_key(sid, self.prefix))
-        if leaves:
-            pipe.srem(self.index_key(*previous), sid)
-            if self.identifier_length and not owner:
-                pipe.srem(device_index_key(sid[: self.identifier_length], self.prefix), sid)
+        if moved:  # a DEL each: a Cluster spreads them over slots
+            other_activity = activity_key(sid if self.hash_ids else hashed_id(sid), self.prefix)
+            for key in self.keys(sid)[1:] + [other_activity]:
+                pipe.delete(key)
+        if leaves or (moved and previous):  # what stays is added again below
+            for key, members in _grouped(self._index_entries(sid, previous, every_form=True)):
+                pipe.srem(key, *members)
         if index:
             self._index(pipe, sid, owner, ttl)
         if limit:
@@ -761,7 +871,8 @@ class RedisSessionStore(object):
         """A login made user ``owner`` hold more than ``limit`` sessions: end
         the oldest (through the index, on every node) so that ``limit`` are
         left, the new one ``sid`` included."""
-        others = [session.sid for session in self.user_sessions(*owner) if session.sid != sid]
+        listed = self.user_sessions(*owner)
+        others = [session.entry for session in listed if not self.same_session(session.entry, sid)]
         doomed = others[: max(0, len(others) - (limit - 1))]
         if doomed:
             self._end([(other, owner) for other in doomed], action=None)
@@ -779,8 +890,7 @@ class RedisSessionStore(object):
         """An index key that is not a set (written by something else) made
         registering ``sid`` fail: it is replaced by a set, with a warning, so
         that the user's logins keep working and revocation finds them."""
-        keys = self._index_keys(sid, owner)
-        for key in keys:
+        for key, _member in self._index_entries(sid, owner):
             if self.redis.type(key) not in (b"set", b"none"):
                 _logger.warning("session index %s was not a set: replaced", key)
                 self.redis.delete(key)
@@ -797,41 +907,44 @@ class RedisSessionStore(object):
         return 2 * max(ttl, self.logged_in_expiration())
 
     def _end(self, sessions, action="delete", extra_keys=()):
-        """Delete every key of each ``(sid, owner)`` (its activity record
+        """Delete every key of each ``(entry, owner)`` (its activity records
         too), its index entries and ``extra_keys``; return the number of
         sessions that had a key. ``action`` names the request step for the
         503 guard (None: an operator job, whose caller reports Redis errors
         itself)."""
         if not sessions and not extra_keys:
             return 0
-        step = len(keys_of("", self.prefix))
-        length = self.identifier_length
 
         def delete():
             if len(sessions) == 1 and not sessions[0][1] and not extra_keys:
-                sid = sessions[0][0]  # one DEL (split by slot on a Cluster)
-                return [self.redis.delete(*keys_of(sid, self.prefix) + [activity_key(sid, self.prefix)])]
+                entry = sessions[0][0]  # one DEL (split by slot on a Cluster)
+                return [self.redis.delete(*self.keys(entry) + self._activity_keys(entry))]
             pipe = self.redis.pipeline(transaction=False)
-            for sid, _owner in sessions:
-                for key in keys_of(sid, self.prefix):  # a DEL each: a Cluster spreads them over slots
+            widths = []
+            for entry, _owner in sessions:
+                keys = self.keys(entry)
+                widths.append(len(keys))
+                for key in keys:  # a DEL each: a Cluster spreads them over slots
                     pipe.delete(key)
-            for sid, owner in sessions:
-                pipe.delete(activity_key(sid, self.prefix))  # see the block for other addons below
+            entries = []
+            for entry, owner in sessions:
+                for key in self._activity_keys(entry):  # see the block for other addons below
+                    pipe.delete(key)
                 if owner:
-                    pipe.srem(self.index_key(*owner), sid)
-                    if length:
-                        pipe.srem(device_index_key(sid[:length], self.prefix), sid)
+                    entries.extend(self._index_entries(entry, owner, every_form=True))
+            for key, members in _grouped(entries):
+                pipe.srem(key, *members)
             for key in extra_keys:
                 pipe.delete(key)
             deleted = pipe.execute(raise_on_error=False)
-            counts = deleted[: step * len(sessions)]
+            counts = deleted[: sum(widths)]
             failed = next((result for result in counts if isinstance(result, Exception)), None)
             if failed is not None:
                 raise failed
             if any(isinstance(result, Exception) for result in deleted[len(counts) :]):
                 # an index that is not a set: the sessions are gone all the same
                 _logger.warning("session index entries not removed: an index key is not a set")
-            return [sum(counts[start : start + step]) for start in range(0, len(counts), step)]
+            return [sum(row) for row in _split(counts, widths)]
 
         if not action:
             return sum(1 for count in delete() if count)
@@ -839,27 +952,27 @@ class RedisSessionStore(object):
         self.metrics.delete()
         return sum(1 for count in counts if count)
 
-    def _live(self, sids):
-        """For each id, its stored session data (the documented key, else the
-        older module's), or None if gone or unreadable. One round trip."""
-        step = len(keys_of("", self.prefix))
-        rows = self.values([key for sid in sids for key in keys_of(sid, self.prefix)])
+    def _live(self, entries):
+        """For each entry, its stored session data (under its own key, else
+        another of its keys), or None if gone or unreadable. One round trip."""
+        keys = [self.keys(entry) for entry in entries]
+        rows = self.values([key for some in keys for key in some])
         live = []
-        for start in range(0, len(rows), step):
-            raw = next((row for row in rows[start : start + step] if row is not None), None)
-            item = decoded(raw)
+        for row in _split(rows, [len(some) for some in keys]):
+            item = decoded(next((raw for raw in row if raw is not None), None))
             live.append(item[0] if item else None)
         return live
 
     def _read(self, sid):
-        """``(raw bytes or None, from the older module's key?)``. A key
-        that is not a string reads as unreadable bytes (see :meth:`get`),
-        not as Redis failing."""
-        raw = self._call("load", lambda: self._get(self.key(sid)))
-        if raw is None and self.prefix:
-            raw = self._call("load", lambda: self._get(legacy_session_key(sid, self.prefix)))
-            return raw, raw is not None
-        return raw, False
+        """``(raw bytes or None, from another key than its own?)``: its own
+        key first, the others only when it is missing. A key that is not a
+        string reads as unreadable bytes (see :meth:`get`), not as Redis
+        failing."""
+        for number, key in enumerate(self.keys(sid, readable=True)):
+            raw = self._call("load", functools.partial(self._get, key))
+            if raw is not None:
+                return raw, number > 0
+        return None, False
 
     def _get(self, key):
         try:
@@ -896,13 +1009,16 @@ class RedisSessionStore(object):
         raise NotOfferedByRedisStore("get_session_filename()", "sessions are Redis keys, not files")
 
     def activity_key(self, sid):
-        return activity_key(sid, self.prefix)
+        return activity_key(self.entry(sid), self.prefix)
 
     def last_activity(self, session):
         """Unix time of the user's last recorded activity in ``session``, or
         None if none is recorded for the session's current user (a record of
-        the anonymous visitor before a login does not count)."""
+        the anonymous visitor before a login does not count). With hashing,
+        a record under the plain id (not moved yet) counts too."""
         raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
+        if raw is None and self.hash_ids:
+            raw = self._call("load", lambda: self.redis.get(activity_key(session.sid, self.prefix)))
         if raw is None:
             return None
         try:
@@ -924,10 +1040,36 @@ class RedisSessionStore(object):
         self._call("save", lambda: self.redis.execute_command("SET", key, value, "EX", ttl))
 
 
-def short_hash(sid):
-    """How logs name a session: a short hash of its id, which no client can
-    present (the id itself, even in part, is a credential)."""
-    return "#" + hashlib.sha256(sid.encode("utf-8")).hexdigest()[:12]
+def short_id(entry):
+    """How logs, the operator command and the sessions views name a session:
+    12 hexadecimal characters of the hash of its id, which no client can
+    present (the id itself, even in part, is a credential). With hashing,
+    they start its key's name."""
+    hashed = entry if HASHED_ID.fullmatch(entry) else hashed_id(entry)
+    return hashed[:12]
+
+
+def short_hash(entry):
+    """A session's :func:`short_id` as logs show it."""
+    return "#" + short_id(entry)
+
+
+def _split(items, widths):
+    """``items`` cut into consecutive rows of the given widths."""
+    rows, start = [], 0
+    for width in widths:
+        rows.append(items[start : start + width])
+        start += width
+    return rows
+
+
+def _grouped(pairs):
+    """``(key, [members])`` for ``(key, member)`` pairs, in first-seen order:
+    one SREM per index."""
+    groups = collections.OrderedDict()
+    for key, member in pairs:
+        groups.setdefault(key, []).append(member)
+    return groups.items()
 
 
 def wall_clock():

@@ -1,9 +1,10 @@
 """One row per live session of a user, built from the store's per-user index
 each time a form shows it.
 
-The rows are throwaway (a ``TransientModel``) and hold only the first
-characters of the session id: a full id is a bearer secret and never leaves
-Redis. Ending a session finds it again in the index by that short id.
+The rows are throwaway (a ``TransientModel``) and hold only a short hash
+of the session id (the logs' name for it): an id, even in part, is a bearer
+secret and never leaves Redis. Ending a session finds it again in the index
+by that short hash.
 
 Who may do what is checked here, in code: Odoo 11 applies no access-control
 list to transient models, only "each user reads the rows they created".
@@ -20,10 +21,11 @@ from odoo.exceptions import AccessError, UserError
 
 from .. import series
 from ..core.client import REDIS_ERRORS, error_text
+from ..core.store import short_id
 
 _logger = logging.getLogger(__name__)
 
-SHORT_ID = 8
+SHORT_ID = 12  # characters of core.store.short_id
 # Rows shown per user, the newest: a user who logged in 20,000 times must not
 # make a manager's user form build 20,000 rows (ODOO_SESSION_REDIS_MAX_SESSIONS_PER_USER
 # bounds the sessions themselves).
@@ -103,13 +105,13 @@ class UserSession(models.TransientModel):
             rows |= self.create(
                 {
                     "user_id": user.id,
-                    "short_id": session.sid[:SHORT_ID],
+                    "short_id": short_id(session.entry),
                     "created": utc(session.created),
                     "last_activity": utc(session.touched),
                     "expires": utc(now + session.expires_in) if session.expires_in > 0 else False,
                     "ip": info.get("ip"),
                     "browser": info.get("browser"),
-                    "is_current": session.sid == mine,
+                    "is_current": bool(mine) and store.same_session(session.entry, mine),
                 }
             )
         return rows
@@ -124,9 +126,9 @@ class UserSession(models.TransientModel):
                     continue  # not a row this model built: match nothing rather than everything
                 db, uid = self.env.cr.dbname, row.user_id.id
                 matches = [
-                    session.sid
+                    session.entry
                     for session in redis_call(store.user_sessions, db, uid)
-                    if session.sid.startswith(row.short_id)
+                    if short_id(session.entry) == row.short_id
                 ]
                 if len(matches) == 1:  # gone already, or (never seen) ambiguous: nothing to end
                     redis_call(store.delete_many, matches, [(db, uid)])

@@ -8,11 +8,14 @@ it (``delete_from_identifiers``), this one lets Redis expire keys and asks
 the device index: nothing here scans the keyspace.
 """
 
+import base64
+import hashlib
 import logging
 import math
 import re
 import time
 
+from cryptography.fernet import Fernet, InvalidToken
 from odoo import http
 from odoo.service import security
 from odoo.tools._vendor.sessions import SessionStore
@@ -20,7 +23,7 @@ from odoo.tools._vendor.sessions import SessionStore
 from .. import series
 from ..core.client import REDIS_ERRORS, error_text
 from ..core.settings import DEFAULT_EXPIRATION
-from ..core.store import HEX_ID, RedisSessionStore
+from ..core.store import HEX_ID, RedisSessionStore, short_hash
 
 _logger = logging.getLogger(__name__)
 
@@ -108,6 +111,31 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             session["create_time"] = time.time()
         self.save(session)
 
+    def sealed(self, data, sid):
+        """With hashing, the new id a soft rotation leaves in the old
+        session (``next_sid``, which Odoo's rotation and websocket follow)
+        is stored encrypted (Fernet) under a key derived from the old id,
+        which only its holder has: a copy of Redis cannot follow it to the
+        live session."""
+        next_sid = data.get("next_sid")
+        if not (self.hash_ids and isinstance(next_sid, str) and self.is_valid_key(next_sid)):
+            return data
+        sealed = Fernet(_sealing_key(sid)).encrypt(next_sid.encode("ascii")).decode("ascii")
+        return dict(data, next_sid=sealed)
+
+    def unsealed(self, data, sid):
+        """``next_sid`` as Odoo reads it again: decrypted with the id the
+        session was loaded by (with hashing on or off since). One that does
+        not decrypt is dropped: the next rotation makes a new one."""
+        stored = data.get("next_sid")
+        if isinstance(stored, str) and not self.is_valid_key(stored):
+            try:
+                data["next_sid"] = Fernet(_sealing_key(sid)).decrypt(stored.encode("ascii")).decode("ascii")
+            except (InvalidToken, ValueError, UnicodeError):
+                _logger.warning("session %s: its next id does not decrypt: dropped", short_hash(sid))
+                del data["next_sid"]
+        return data
+
     def delete_old_sessions(self, session):
         """Odoo 19, on each authenticated request: once the grace period of
         a soft rotation is over, end every other session of the device
@@ -175,3 +203,10 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             _logger.warning("device sessions not checked, Redis unavailable: %s", error_text(error))
             return set()
         return found | {item for item in identifiers if not self.is_identifier(item)}
+
+
+def _sealing_key(sid):
+    """A Fernet key only the holder of session id ``sid`` can derive (Redis
+    holds no more than its SHA-256, and this hash is a different one)."""
+    digest = hashlib.sha256(b"session_redis next_sid\0" + sid.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest)
