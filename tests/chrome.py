@@ -11,7 +11,7 @@ from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402, F401 (for the tests)
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
+from selenium.webdriver.support.expected_conditions import element_to_be_clickable, staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")  # Debian's; Ubuntu's chromium-browser is a snap stub
@@ -77,7 +77,8 @@ def submit_login_form(driver, site_url, timeout, login="admin", password="admin"
     form = WebDriverWait(driver, timeout).until(
         lambda driver: driver.find_element(By.CSS_SELECTOR, "form.oe_login_form")
     )
-    driver.find_element(By.ID, "login").send_keys(login)
+    # Odoo 16 and later show the form before their scripts have settled it.
+    WebDriverWait(driver, timeout).until(element_to_be_clickable((By.ID, "login"))).send_keys(login)
     driver.find_element(By.ID, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(driver, timeout).until(staleness_of(form))

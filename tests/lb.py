@@ -32,14 +32,22 @@ def servers(ports):
 
 def render_config(port, upstream_ports, longpolling_ports, user=None):
     """The template with the listening port and the nodes' ports filled in."""
+    values = {
+        "@LISTEN@": "127.0.0.1:%d" % port,
+        "@UPSTREAM_SERVERS@": servers(upstream_ports),
+        "@LONGPOLLING_SERVERS@": servers(longpolling_ports),
+        "@USER@": user or getpass.getuser(),
+    }
     with open(TEMPLATE) as handle:
-        text = handle.read()
-    text = (
-        text.replace("@LISTEN@", "127.0.0.1:%d" % port)
-        .replace("@UPSTREAM_SERVERS@", servers(upstream_ports))
-        .replace("@LONGPOLLING_SERVERS@", servers(longpolling_ports))
-        .replace("@USER@", user or getpass.getuser())
-    )
+        lines = handle.read().splitlines()
+    # Comments may name a placeholder: filled there, a list of servers
+    # would become directives.
+    for number, line in enumerate(lines):
+        if not line.lstrip().startswith("#"):
+            for name, value in values.items():
+                line = line.replace(name, value)
+            lines[number] = line
+    text = "\n".join(lines) + "\n"
     unfilled = [
         line for line in text.splitlines() if re.search(r"@\w+@", line) and not line.lstrip().startswith("#")
     ]

@@ -1,0 +1,740 @@
+"""Odoo 16-19 as sites run them, in Chromium: nginx without stickiness in
+front of two prefork nodes, each with its gevent process serving the web
+client's ``/websocket``.
+
+Each flow runs on a site with the addon on, where it must succeed, and on a
+site whose nodes do not load the addon (``--load=base,web``, each node its
+own session files), where it must stop at the point where a request reaches
+the node that does not hold the session. A flow returns where it got to, so
+both outcomes are read the same way.
+
+The nodes of one series share one database (``mail`` and ``auth_totp`` on a
+copy of the series' ``base,web`` database) and its compiled assets; users
+and the chat between two of them are made once, in ``odoo shell``.
+"""
+
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import os
+import socket
+import struct
+import subprocess
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+from tests.chrome import (
+    By,
+    Keys,
+    TimeoutException,
+    WebDriverWait,
+    element_to_be_clickable,
+    needs_browser,
+    staleness_of,
+    start_chromium,
+    submit_login_form,
+)
+from tests.conftest import copy_of, require_series
+from tests.lb import Balancer
+from tests.servers import REPO, OdooNode, drop_database
+
+pytestmark = [needs_browser, pytest.mark.timeout(600)]
+
+DONE = "done"
+MODULES = "mail,auth_totp"
+# Users SETUP creates (password: login + PASSWORD); admin's is "admin".
+PASSWORD = "-Pass-4567"
+ALICE, BOB, TESS, DAVE = "alice", "bob", "tess", "dave"
+TOTP_SECRET = base64.b32encode(os.urandom(20)).decode("ascii")  # 160 bits, as Odoo makes them
+
+SETUP = """
+import json
+users = env["res.users"].with_context(no_reset_password=True)
+made = {
+    login: users.create({"name": login.capitalize(), "login": login, "password": login + %(password)r,
+                         "email": login + "@example.com"})
+    for login in %(logins)r
+}
+
+def chat(login, other):
+    Channel = env["discuss.channel" if "discuss.channel" in env else "mail.channel"].with_user(made[login])
+    # 16-18 name it channel_get (16 answers a dict), 19 _get_or_create_chat
+    get = getattr(Channel, "channel_get", None) or Channel._get_or_create_chat
+    found = get([made[other].partner_id.id])
+    return found["id"] if isinstance(found, dict) else found.id
+
+chat_id = chat("bob", "alice")
+assert chat("alice", "bob") == chat_id  # pinned on both sides: in each one's sidebar
+made["tess"].sudo().totp_secret = %(secret)r
+# OdooBot's welcome chat (at a user's first web client) would take over
+# Discuss from the chat the flow opened
+if "odoobot_state" in users._fields:
+    for user in made.values():
+        user.odoobot_state = "disabled"
+env.cr.commit()
+print("SETUP " + json.dumps({"chat": chat_id}))
+"""
+
+# What the page shows once it has settled, or null while it is loading:
+# the web client of 16-19 (the breadcrumb's last item, or the app's name
+# where there is no breadcrumb, as in Discuss), the login form,
+# Odoo's "session expired" dialog, or a web client that could not start
+# (an error and nothing shown: a call of its start was refused).
+PAGE_STATE_SCRIPT = """
+if (document.querySelector('form.oe_login_form')) return 'login page';
+var errors = window.sessionRedisErrors || [];
+if (errors.length && document.readyState === 'complete' && !document.body.children.length)
+    return 'no web client: ' + errors[0];
+var dialog = document.querySelector('.o_error_dialog');
+if (dialog && /session expired/i.test(dialog.innerText)) return 'session expired';
+if (!document.querySelector('.o_user_menu') || !document.querySelector('.o_action_manager > *')) return null;
+var crumb = document.querySelector(
+    '.o_control_panel .o_last_breadcrumb_item, .o_control_panel .breadcrumb-item.active');
+var brand = document.querySelector('.o_menu_brand');
+return 'logged in: ' + (crumb || brand || {innerText: ''}).innerText.trim();
+"""
+
+# Run before each document's own scripts: keeps the page's uncaught errors.
+RECORD_ERRORS_SCRIPT = """
+window.sessionRedisErrors = [];
+window.addEventListener('error', function (event) { sessionRedisErrors.push(String(event.message)); });
+window.addEventListener('unhandledrejection', function (event) {
+    var reason = event.reason;
+    sessionRedisErrors.push(String((reason && reason.message) || reason));
+});
+"""
+
+# Who the page's origin (one node, or the balancer) says is logged in.
+WHOAMI_SCRIPT = """
+var done = arguments[arguments.length - 1];
+fetch('/web/session/get_session_info', {method: 'POST', credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {}})})
+    .then(function (response) { return response.json(); })
+    .then(function (body) { done(body.result ? body.result.username : null); },
+          function (error) { done('error: ' + error); });
+"""
+
+
+class Series(object):
+    """What differs between the series in their web client."""
+
+    def __init__(self, name):
+        self.name = name
+        self.major = int(name.split(".")[0])
+
+    @property
+    def home(self):
+        return "/odoo" if self.major >= 18 else "/web"
+
+    def action_url(self, xmlid):
+        return "/odoo/action-%s" % xmlid if self.major >= 18 else "/web#action=%s" % xmlid
+
+    def chat_url(self, channel_id):
+        if self.major == 16:  # its Discuss reads the id from the action's params
+            return "/web#action=mail.action_discuss&default_active_id=mail.channel_%d" % channel_id
+        if self.major == 17:
+            return "/web#action=mail.action_discuss&active_id=discuss.channel_%d" % channel_id
+        return "/odoo/discuss?active_id=discuss.channel_%d" % channel_id
+
+    @property
+    def composer(self):
+        return ".o_ComposerTextInput_textarea" if self.major == 16 else ".o-mail-Composer-input"
+
+    @property
+    def sidebar_chat(self):
+        return "o_DiscussSidebarCategoryItem" if self.major == 16 else "o-mail-DiscussSidebarChannel"
+
+    @property
+    def message(self):
+        return ".o_Message_content" if self.major == 16 else ".o-mail-Message-body"
+
+    @property
+    def devices(self):
+        """Odoo 18 put devices in the preferences."""
+        return self.major >= 18
+
+
+# The series and whether the addon is on: one site each, shared by the
+# module's flows (pytest runs every flow of one site before it builds the
+# next). Within the suite's time: every flow on 18, addon on and off; addon
+# on, every flow on 19, login and Discuss on 16 and 17. SERIES_BROWSER_ALL=1
+# runs every flow on every series, addon on and off (about twice as long).
+ALL = os.environ.get("SERIES_BROWSER_ALL") == "1"
+FLOWS = ("login", "discuss", "totp", "devices")
+IN_SUITE = {"18.0": FLOWS, "19.0": FLOWS, "16.0": FLOWS[:2], "17.0": FLOWS[:2]}
+SITES = [
+    (series, addon)
+    for series in ("18.0", "16.0", "17.0", "19.0")
+    for addon in (True, False)
+    if ALL or addon or series == "18.0"
+]
+
+
+def site_id(param):
+    return "%s-addon-%s" % (param[0], "on" if param[1] else "off")
+
+
+class Database(object):
+    def __init__(self, name, filestore, chat):
+        self.name = name
+        self.filestore = filestore
+        self.chat = chat
+
+    def query(self, sql, *args):
+        with psycopg2.connect(dbname=self.name) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+
+@pytest.fixture(scope="module")
+def flows_databases(series_database, tmp_path_factory):
+    """``get(series)``: a copy of the series' ``base,web`` database with
+    MODULES installed and SETUP's records, made at its first call."""
+    made, failed = {}, {}
+
+    def get(series):
+        if series in failed:  # one attempt per run: the next sites fail at once
+            raise failed[series]
+        if series not in made:
+            try:
+                made[series] = make(series)
+            except Exception as error:
+                failed[series] = error
+                raise
+        return made[series]
+
+    def make(series):
+        base = copy_of(series_database(series))
+        made[series] = base  # dropped at the end, whatever happens next
+        node = OdooNode(
+            base.name,
+            str(tmp_path_factory.mktemp("install-" + series)),
+            {},
+            filestore=base.filestore,
+            series=series,
+            server_wide="base,web",
+        )
+        started = time.monotonic()
+        done = node.run("-i", MODULES, "--without-demo=all", "--stop-after-init", timeout=600)
+        assert done.returncode == 0, done.stdout[-5000:]
+        script = SETUP % {"password": PASSWORD, "logins": (ALICE, BOB, TESS, DAVE), "secret": TOTP_SECRET}
+        shell = subprocess.run(
+            node.command()[:1] + ["shell", "--no-http"] + node.command()[1:],
+            input=script,
+            env=node.process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+            universal_newlines=True,
+        )
+        lines = [line for line in shell.stdout.splitlines() if line.startswith("SETUP ")]
+        assert lines, shell.stdout[-5000:]
+        print("Odoo %s: %s and the users in %.0f s" % (series, MODULES, time.monotonic() - started))
+        return Database(base.name, base.filestore, json.loads(lines[0][len("SETUP ") :])["chat"])
+
+    yield get
+    for database in made.values():
+        drop_database(database.name)
+
+
+class Site(object):
+    """nginx over two prefork nodes of one series; ``addon`` says whether
+    they share their sessions through Redis."""
+
+    def __init__(self, series, addon, database, nodes, balancer):
+        self.series = Series(series)
+        self.addon = addon
+        self.database = database
+        self.nodes = nodes
+        self.balancer = balancer
+        self.url = balancer.url
+
+    def runs(self, flow):
+        """Skip the test unless ``flow`` runs on this site."""
+        if not (ALL or flow in IN_SUITE[self.series.name]):
+            pytest.skip("%s on %s: SERIES_BROWSER_ALL=1 runs it (the suite's time)" % (flow, self.mode))
+
+    @property
+    def mode(self):
+        return "%s addon %s" % (self.series.name, "on" if self.addon else "off")
+
+    def http_addresses(self):
+        return {"127.0.0.1:%d" % node.port for node in self.nodes}
+
+    def gevent_addresses(self):
+        return {"127.0.0.1:%d" % node.longpolling_port for node in self.nodes}
+
+
+def distinct_ports(nodes):
+    """Give the nodes their HTTP and gevent ports, all different: picked one
+    at a time by nodes starting side by side, a port freed for one could be
+    handed to the other."""
+    held = []
+    try:
+        for _ in range(2 * len(nodes)):
+            held.append(socket.socket())
+            held[-1].bind(("127.0.0.1", 0))
+        ports = [sock.getsockname()[1] for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+    for node in nodes:
+        node.port, node.longpolling_port = ports.pop(), ports.pop()
+
+
+@pytest.fixture(scope="module", params=SITES, ids=site_id)
+def site(request, flows_databases, redis_server, tmp_path_factory):
+    """nginx over two prefork nodes (2 workers and the gevent process each)
+    of one series: addon on (the private Redis), or not loaded at all."""
+    series, addon = request.param
+    require_series(series)
+    database = flows_databases(series)
+    folder = tmp_path_factory.mktemp("site-%s" % site_id(request.param))
+    if addon:
+        env = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url}
+        server_wide = "base,web,session_redis"
+    else:
+        env, server_wide = {}, "base,web"
+    nodes = [
+        OdooNode(
+            database.name,
+            str(folder / name),
+            env,
+            filestore=database.filestore,
+            extra_args=["--proxy-mode"],
+            workers=2,
+            series=series,
+            server_wide=server_wide,
+        )
+        for name in ("a", "b")
+    ]
+    balancer = None
+    try:
+        distinct_ports(nodes)
+        with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+            for future in [pool.submit(node.start, 120) for node in nodes]:
+                future.result()
+        balancer = Balancer.over(str(folder / "nginx"), nodes).start()
+        yield Site(series, addon, database, nodes, balancer)
+    finally:
+        if balancer:
+            balancer.stop()
+        with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(OdooNode.stop, nodes))
+        redis_server.client().flushall()
+
+
+@pytest.fixture
+def browsers(tmp_path):
+    """Factory of Chromium instances, each with its own cookies."""
+    started = []
+
+    def make():
+        driver = start_chromium(tmp_path / ("profile-%d" % len(started)))
+        started.append(driver)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_ERRORS_SCRIPT})
+        return driver
+
+    yield make
+    for driver in started:
+        driver.quit()
+
+
+# --- what the tests read from the pages ---
+
+
+def shows(driver, timeout, condition):
+    """What ``condition`` returns once true within ``timeout`` seconds, or False."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    except TimeoutException:
+        return False
+
+
+def page_state(driver, timeout):
+    """``logged in: <breadcrumb>``, ``login page``, ``session expired``,
+    ``no web client: <error>`` or, when the page never settles, ``no web client``."""
+    return shows(driver, timeout, lambda driver: driver.execute_script(PAGE_STATE_SCRIPT)) or "no web client"
+
+
+def wait_for(driver, timeout, by, selector):
+    """The elements ``selector`` finds once there are any; or the page's
+    state if it settles on the login page or Odoo's "session expired"
+    first; or False when neither happens within ``timeout`` seconds."""
+
+    def found(driver):
+        elements = driver.find_elements(by, selector)
+        if elements:
+            return elements
+        state = driver.execute_script(PAGE_STATE_SCRIPT)
+        return state if state and not state.startswith("logged in") else None
+
+    return shows(driver, timeout, found)
+
+
+def whoami(driver):
+    """The login the current origin's node takes the browser's cookie for (None: nobody)."""
+    return driver.execute_async_script(WHOAMI_SCRIPT)
+
+
+def log_in(driver, url, login, password=None):
+    submit_login_form(driver, url, timeout=120, login=login, password=password or login + PASSWORD)
+
+
+def screenshot(driver, flow, site):
+    folder = os.path.join(REPO, "artifacts")
+    os.makedirs(folder, exist_ok=True)
+    name = "series-%s-%s-addon-%s.png" % (site.series.name, flow, "on" if site.addon else "off")
+    assert driver.save_screenshot(os.path.join(folder, name))
+
+
+def check(site, outcome, failures, driver, flow):
+    """With the addon the flow is done; without, it stops at one of ``failures``.
+    A flow that did not finish leaves a screenshot of where it stopped
+    (``driver``: the browser to take it from, if the test has not)."""
+    if outcome != DONE and driver:
+        screenshot(driver, flow, site)
+    print("%s: %s" % (site.mode, outcome))
+    if site.addon:
+        assert outcome == DONE
+    else:
+        assert outcome.startswith(failures), outcome
+
+
+def access_since(site, since):
+    """The balancer's access lines from ``since`` on."""
+    return site.balancer.access_lines()[since:]
+
+
+# --- login across nodes ---
+
+# Pages of base and web (xmlid of the action) each loaded as a new document.
+PAGES = [
+    "base.action_res_users",
+    "base.action_res_groups",
+    "base.action_res_company_form",
+    "base.action_partner_form",
+    "base.action_country",
+    "base.action_currency_form",
+    "base.ir_cron_act",
+]
+
+
+def action_names(site):
+    """``{xmlid: the name its breadcrumb shows}`` of PAGES, from the database."""
+    rows = site.database.query(
+        "SELECT d.module || '.' || d.name, a.name->>'en_US' FROM ir_act_window a JOIN ir_model_data d"
+        " ON d.model = 'ir.actions.act_window' AND d.res_id = a.id WHERE d.module || '.' || d.name IN %s",
+        tuple(PAGES),
+    )
+    return dict(rows)
+
+
+def settled(state, expected):
+    return state == expected or (state and not state.startswith("logged in"))
+
+
+def login_walk(site, driver):
+    """admin logs in through the balancer, then loads PAGES, each a new
+    document whose requests nginx spreads over both nodes."""
+    names = action_names(site)
+    log_in(driver, site.url, "admin", "admin")
+    state = page_state(driver, 120)
+    if not state.startswith("logged in"):
+        return "logged out: after the login form, %s" % state
+    since = len(site.balancer.access_lines())
+    for number, xmlid in enumerate(PAGES):
+        driver.get("about:blank")
+        driver.get(site.url + site.series.action_url(xmlid))
+        expected = "logged in: " + names[xmlid]
+        # The web client shows itself before the action's breadcrumb.
+        shows(
+            driver,
+            30,
+            lambda driver, expected=expected: settled(driver.execute_script(PAGE_STATE_SCRIPT), expected),
+        )
+        state = page_state(driver, 5)
+        if state != expected:
+            return "logged out: page %d (%s) shows %s" % (number + 1, xmlid, state)
+    lines = access_since(site, since)
+    served = {address for address, _status, _method, _uri in lines}
+    print("%s: %d requests, by %s" % (site.mode, len(lines), sorted(served)))
+    assert site.http_addresses() <= served, served
+    assert not [line for line in lines if line[3].startswith("/web/login")], "sent to the login page"
+    errors = [line for line in lines if line[1].startswith("5")]
+    assert not errors, errors
+    return DONE
+
+
+def test_login_stays_logged_in_on_pages_spread_over_both_nodes(site, browsers):
+    site.runs("login")
+    driver = browsers()
+    outcome = login_walk(site, driver)
+    if outcome == DONE:
+        screenshot(driver, "login", site)
+    check(site, outcome, "logged out", driver, "login")
+
+
+# --- Discuss over the websocket ---
+
+
+def chat_composer(site, other):
+    """The composer of the chat with ``other`` (its placeholder names them)."""
+    return "%s[placeholder^='Message %s']" % (site.series.composer, other.capitalize())
+
+
+def open_chat(site, driver, login, other):
+    """Log ``login`` in through the balancer and open Discuss on the chat
+    with ``other``."""
+    log_in(driver, site.url, login)
+    driver.get(site.url + site.series.chat_url(site.database.chat))
+    state = page_state(driver, 30)
+    if not state.startswith("logged in"):
+        return "logged out: %s at %s" % (login, state)
+    found = on_chat(site, driver, other)
+    if isinstance(found, list):
+        return DONE
+    if found:
+        return "logged out: %s at %s" % (login, found)
+    return "no chat: %s sees %s" % (login, page_state(driver, 5))
+
+
+def on_chat(site, driver, other):
+    """Make sure Discuss shows the chat with ``other``: the URL names it,
+    but Discuss may settle on another thread (Odoo 19 opens a new user's
+    #general, with or without the addon, even after showing the chat), so
+    the chat is picked in the sidebar, as a user would, until it stays.
+    Returns what :func:`wait_for` does for the chat's composer."""
+    entry = "//*[contains(@class, '%s')][.//*[normalize-space()='%s']]" % (
+        site.series.sidebar_chat,
+        other.capitalize(),
+    )
+    found = False
+    for _attempt in range(3):
+        found = wait_for(driver, 5, By.CSS_SELECTOR, chat_composer(site, other))
+        if found is not False:
+            return found
+        entries = wait_for(driver, 30, By.XPATH, entry)
+        if not isinstance(entries, list):
+            return entries
+        entries[0].click()
+    return wait_for(driver, 30, By.CSS_SELECTOR, chat_composer(site, other))
+
+
+def message_shown(site, driver, text):
+    return [
+        element
+        for element in driver.find_elements(By.CSS_SELECTOR, site.series.message)
+        if text in element.text
+    ]
+
+
+def discuss_flow(site, a, b):
+    """B (bob) writes to A (alice) in their chat; A's open Discuss shows the
+    message without a reload, through whichever node serves A's websocket."""
+    since = len(site.balancer.access_lines())
+    outcome = open_chat(site, a, ALICE, BOB)
+    if outcome != DONE:
+        return outcome
+    logins = [line[0] for line in access_since(site, since) if line[2:] == ("POST", "/web/login")]
+    outcome = open_chat(site, b, BOB, ALICE)
+    if outcome != DONE:
+        return outcome
+    if not isinstance(on_chat(site, a, BOB), list):
+        return "no chat: alice sees %s" % page_state(a, 5)
+    a.execute_script("window.sessionRedisNoReload = true;")
+    text = "Hello Alice, Bob here (%s)" % uuid.uuid4().hex[:6]
+    b.find_element(By.CSS_SELECTOR, site.series.composer).send_keys(text + Keys.ENTER)
+    if not shows(b, 30, lambda driver: message_shown(site, driver, text)):
+        return "logged out: bob could not post, %s" % page_state(b, 5)
+    if not shows(a, 30, lambda driver: message_shown(site, driver, text)):
+        return "not shown: alice's websocket never brought it, her page shows %s" % page_state(a, 5)
+    assert a.execute_script("return window.sessionRedisNoReload === true;"), "alice's page was reloaded"
+    print("%s: alice logged in through %s" % (site.mode, logins))
+    return DONE
+
+
+def alice_socket(site, a):
+    """Which gevent process served A's websocket: nginx logs a websocket
+    when it closes, so A's tab is closed (B's stays) and the line is awaited.
+    (A tab merely left could be kept, socket and all, for the back button.)"""
+    since = len(site.balancer.access_lines())
+    page = a.current_window_handle
+    a.switch_to.new_window("tab")
+    a.switch_to.window(page)
+    a.close()
+    a.switch_to.window(a.window_handles[0])
+
+    def closed(_driver):
+        return [line[0] for line in access_since(site, since) if line[3].startswith("/websocket")]
+
+    return shows(a, 15, closed) or []
+
+
+def test_discuss_message_reaches_the_other_users_open_client_over_the_websocket(site, browsers):
+    site.runs("discuss")
+    a, b = browsers(), browsers()
+    outcome = discuss_flow(site, a, b)
+    screenshot(a, "discuss", site)
+    if outcome == DONE or outcome.startswith("not shown"):
+        socket = alice_socket(site, a)
+        print("%s: alice's websocket served by %s" % (site.mode, socket))
+        if outcome == DONE:
+            assert socket and set(socket) <= site.gevent_addresses(), socket
+    check(site, outcome, ("logged out", "not shown"), None, "discuss")
+
+
+# --- two-factor login (auth_totp) ---
+
+
+def totp(secret, at=None):
+    """The RFC 6238 code of ``secret`` (base32) at ``at`` (now by default):
+    SHA-1, 30-second steps, 6 digits, as authenticator apps and Odoo use."""
+    step = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(base64.b32decode(secret), struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (number % 1000000)
+
+
+def wrong_code(secret):
+    """A six-digit code that none of the time steps around now produces."""
+    now = time.time()
+    valid = {totp(secret, now + step * 30) for step in range(-2, 3)}
+    code = int(totp(secret, now))
+    while "%06d" % code in valid:
+        code = (code + 1) % 1000000
+    return "%06d" % code
+
+
+def submit_code(driver, code):
+    field = WebDriverWait(driver, 30).until(element_to_be_clickable((By.ID, "totp_token")))
+    field.send_keys(code + Keys.ENTER)
+    WebDriverWait(driver, 60).until(staleness_of(field))
+
+
+def totp_flow(site, driver):
+    """tess's password on node a, her code on node b (each addressed
+    directly): a wrong code refused, the right one logs her in everywhere."""
+    node_a, node_b = site.nodes
+    log_in(driver, node_a.url, TESS)
+    if not driver.current_url.startswith(node_a.url + "/web/login/totp"):
+        return "no code page after the password: %s" % driver.current_url
+    driver.get(node_b.url + "/web/login/totp")  # the same cookie: one host
+    if not driver.current_url.startswith(node_b.url + "/web/login/totp"):
+        return "logged out: node b sends the code page to %s" % driver.current_url
+
+    submit_code(driver, wrong_code(TOTP_SECRET))
+    refused = driver.find_elements(By.ID, "totp_token") and "Verification failed" in driver.page_source
+    assert refused, "a wrong code was not refused: %s" % driver.current_url
+    assert whoami(driver) is None, "logged in by a wrong code"
+
+    submit_code(driver, totp(TOTP_SECRET))
+    for url in (node_b.url, node_a.url, site.url):
+        driver.get(url + site.series.home)
+        state = page_state(driver, 30)
+        if not state.startswith("logged in") or whoami(driver) != TESS:
+            return "logged out: %s shows %s" % (url, state)
+    return DONE
+
+
+def test_two_factor_login_password_on_one_node_code_on_the_other(site, browsers):
+    site.runs("totp")
+    driver = browsers()
+    outcome = totp_flow(site, driver)
+    if outcome == DONE:
+        screenshot(driver, "totp", site)
+    check(site, outcome, "logged out", driver, "totp")
+
+
+# --- devices (18 and later) ---
+
+
+def click(driver, css, timeout=30):
+    element = WebDriverWait(driver, timeout).until(element_to_be_clickable((By.CSS_SELECTOR, css)))
+    element.click()
+    return element
+
+
+def other_device_cards(driver):
+    """The device cards of the preferences other than the current one."""
+    return [
+        card
+        for card in driver.find_elements(By.CSS_SELECTOR, ".o_kanban_record")
+        if card.find_elements(By.CSS_SELECTOR, "button[name=revoke]")
+        and not card.find_elements(By.CSS_SELECTOR, ".o_status_green")
+    ]
+
+
+def devices_flow(site, first, second):
+    """dave in two browsers; the first logs the second out from its
+    preferences' device list; the second is then refused by every node."""
+    for which, driver in (("first", first), ("second", second)):
+        log_in(driver, site.url, DAVE)
+        state = page_state(driver, 30)
+        if not state.startswith("logged in"):
+            return "logged out: the %s browser at %s" % (which, state)
+    sid = second.get_cookie("session_id")["value"]
+    for node in site.nodes:  # before: taken by each node
+        second.get(node.url + site.series.home)
+        state = page_state(second, 30)
+        if not state.startswith("logged in"):
+            return "logged out: the second browser on node %s at %s" % (node.url, state)
+
+    click(first, ".o_user_menu .dropdown-toggle, .o_user_menu button")
+    click(first, "[data-menu=settings], [data-menu=preferences]")  # 18, 19
+    tab = wait_for(
+        first, 60, By.XPATH, "//a[@role='tab'][normalize-space()='Devices' or normalize-space()='Security']"
+    )
+    if not isinstance(tab, list):
+        return "logged out: the first browser's preferences show %s" % page_state(first, 5)
+    tab[0].click()
+    cards = shows(first, 30, other_device_cards)
+    if not cards:
+        return "logged out: no other device listed, %s" % page_state(first, 5)
+    # The most recently active one: the second browser, which logged in last.
+    cards[0].find_element(By.CSS_SELECTOR, "button[name=revoke]").click()
+    password = shows(
+        first, 30, lambda driver: driver.find_elements(By.CSS_SELECTOR, ".modal div[name=password] input")
+    )
+    if not password:
+        return "logged out: no identity check, %s" % page_state(first, 5)
+    password[0].send_keys(DAVE + PASSWORD)
+    click(first, ".modal button[name=run_check]")
+    gone = shows(
+        first, 30, lambda driver: not driver.find_elements(By.CSS_SELECTOR, ".modal button[name=run_check]")
+    )
+    if not gone:
+        return "logged out: the identity check stays open, %s" % page_state(first, 5)
+
+    for node in site.nodes:
+        # Its own cookie for each node: the login page a node answers
+        # with may have handed it a new, anonymous one.
+        second.add_cookie({"name": "session_id", "value": sid, "path": "/"})
+        second.get(node.url + site.series.home)
+        state = page_state(second, 30)
+        if state != "login page":
+            return "still logged in: the revoked browser on node %s shows %s" % (node.url, state)
+    first.get(site.url + site.series.home)
+    state = page_state(first, 30)
+    if not state.startswith("logged in") or whoami(first) != DAVE:
+        return "logged out: the first browser after the revocation, %s" % state
+    screenshot(second, "devices-revoked", site)
+    return DONE
+
+
+def test_a_browser_logs_the_other_out_from_the_device_list(site, browsers):
+    if not site.series.devices:
+        pytest.skip("Odoo %s has no device list (18 added it)" % site.series.name)
+    site.runs("devices")
+    first, second = browsers(), browsers()
+    outcome = devices_flow(site, first, second)
+    if outcome == DONE:
+        screenshot(first, "devices", site)
+    check(site, outcome, ("logged out", "still logged in"), first, "devices")
