@@ -31,6 +31,7 @@ import pytest
 from tests.chrome import (
     By,
     Keys,
+    StaleElementReferenceException,
     TimeoutException,
     WebDriverWait,
     element_to_be_clickable,
@@ -350,9 +351,13 @@ def browsers(tmp_path):
 
 
 def shows(driver, timeout, condition):
-    """What ``condition`` returns once true within ``timeout`` seconds, or False."""
+    """What ``condition`` returns once true within ``timeout`` seconds, or
+    False. An element re-rendered while it is read is read again."""
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+        wait = WebDriverWait(
+            driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+        )
+        return wait.until(condition)
     except TimeoutException:
         return False
 
