@@ -158,6 +158,15 @@ def redis_cases(server, parser):
         """A new logged-in session: its first save, which joins its indexes."""
         stored_session(store, LOGGED_IN)
 
+    hashing = RedisStore(client, session_class=Session, expiration=WEEK, hash_ids=True)
+    hashed_sid = stored_session(hashing, LOGGED_IN)
+
+    def hashed_request():
+        """``request`` with ODOO_SESSION_REDIS_HASH_IDS: the key named by the id's SHA-256."""
+        session = hashing.get(hashed_sid)
+        mark_for_saving(session)
+        hashing.save(session)
+
     return client, {
         "ping": client.ping,
         "bare_load": bare_load,
@@ -170,6 +179,7 @@ def redis_cases(server, parser):
         "older_set_expire": older_module_commands,
         "older_whole_save": older_module_save,
         "request": request,
+        "hashed_request": hashed_request,
         "older_request": older_module_request,
     }
 
@@ -239,6 +249,7 @@ RATIOS = [
     ("older_set_expire_per_save", "{p}/older_set_expire", "{p}/save"),
     ("older_whole_save_per_save", "{p}/older_whole_save", "{p}/save"),
     ("older_request_per_request", "{p}/older_request", "{p}/request"),
+    ("hashed_request_per_request", "{p}/hashed_request", "{p}/request"),
     ("filesystem_load_per_load", "filesystem/load", "{p}/load"),
     ("filesystem_save_per_save", "filesystem/save", "{p}/save"),
 ]
@@ -260,6 +271,12 @@ def above_ping(samples, parser):
         name: statistics.median(top - bottom for top, bottom in zip(samples["%s/%s" % (parser, name)], ping))
         for name in ("load", "save")
     }
+
+
+def hashing_cost(samples, parser):
+    """µs hashed ids add to a request (median of paired differences)."""
+    pairs = zip(samples["%s/hashed_request" % parser], samples["%s/request" % parser])
+    return statistics.median(hashed - plain for hashed, plain in pairs)
 
 
 def run(batches, calls):
@@ -290,6 +307,7 @@ def run(batches, calls):
         "commands_per_call": {name.split("/", 1)[1]: value for name, value in commands.items()},
         "ratios": {parser: ratios(samples, parser) for parser in parsers},
         "microseconds_above_ping": {parser: above_ping(samples, parser) for parser in parsers},
+        "hashing_microseconds": {parser: hashing_cost(samples, parser) for parser in parsers},
         "session_bytes": sizes,
         "odoo": LABEL,
         "versions": {
@@ -313,6 +331,7 @@ LABELS = [
     ("older_set_expire", "older module: SET + EXPIRE of the same bytes"),
     ("older_whole_save", "older module: json.dumps + SET + EXPIRE"),
     ("request", "request: load + unchanged save"),
+    ("hashed_request", "the same request, ids hashed at rest"),
     ("older_request", "older module's request: GET, SET, EXPIRE"),
 ]
 
@@ -360,6 +379,10 @@ def report(figures):
         print(
             "  %-8s older whole save/save %.2f   older request/request %.2f"
             % ("", parser_ratios["older_whole_save_per_save"], parser_ratios["older_request_per_request"])
+        )
+        print(
+            "  %-8s hashed ids: request %.2f x, +%.1f µs per request"
+            % ("", parser_ratios["hashed_request_per_request"], figures["hashing_microseconds"][parser])
         )
     print("Bytes per session")
     for kind, sizes in figures["session_bytes"].items():

@@ -24,6 +24,7 @@ COMMANDS = {
     "older_set_expire": 2,
     "older_whole_save": 2,
     "request": 1,
+    "hashed_request": 1,
     "older_request": 3,
 }
 
@@ -45,6 +46,7 @@ def test_quick_benchmark_run_writes_every_figure(tmp_path):
         assert results[name]["commands_per_call"] == COMMANDS
         for parser, added in results[name]["microseconds_above_ping"].items():
             assert set(added) == {"load", "save"}, parser
+        assert set(results[name]["hashing_microseconds"]) == set(results[name]["microseconds_above_ping"])
     sizes = results["store"]["session_bytes"]
     assert sizes["logged_in"]["redis_memory_usage"] > sizes["anonymous"]["redis_memory_usage"] > 0
 

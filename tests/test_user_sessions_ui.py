@@ -13,6 +13,7 @@ import uuid
 import pytest
 import requests
 
+from session_redis.core.store import short_id
 from tests.chrome import needs_browser, submit_login_form
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
@@ -181,13 +182,18 @@ def test_admin_sees_a_users_sessions_and_ends_them_on_every_node(site, browser):
     browser_log_in(browser, balancer.url, "admin", "admin")
     open_sessions_tab(browser, balancer.url, uid)
     shown = rows(browser, 2)
-    assert first[:8] in shown[0] and "203.0.113.5" in shown[0] and "firefox 60.0 on linux" in shown[0], shown
-    assert second[:8] in shown[1] and "198.51.100.7" in shown[1] and "safari 11.1 on macos" in shown[1], shown
+    assert (
+        short_id(first) in shown[0] and "203.0.113.5" in shown[0] and "firefox 60.0 on linux" in shown[0]
+    ), shown
+    assert first[:8] not in shown[0], "an id, even in part, is a credential: a hash is shown"
+    assert (
+        short_id(second) in shown[1] and "198.51.100.7" in shown[1] and "safari 11.1 on macos" in shown[1]
+    ), shown
     assert first not in browser.page_source and second not in browser.page_source
 
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, ROWS) if first[:8] in r.text)
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, ROWS) if short_id(first) in r.text)
     row.find_element(By.CSS_SELECTOR, "button.o_session_redis_end").click()
-    assert second[:8] in rows(browser, 1)[0]
+    assert short_id(second) in rows(browser, 1)[0]
     assert logged_in_on([a, b], first) == [False, False]
     assert logged_in_on([a, b], second) == [True, True]
 
@@ -210,11 +216,11 @@ def test_a_user_logs_out_their_other_sessions_in_preferences(site, browser):  # 
     click(browser, ".o_user_menu > a")
     click(browser, ".o_user_menu a[data-menu=settings]")
     shown = rows(browser, 2, within=".modal")
-    assert any(other[:8] in row and "203.0.113.9" in row for row in shown), shown
-    assert any(current[:8] in row for row in shown), shown
+    assert any(short_id(other) in row and "203.0.113.9" in row for row in shown), shown
+    assert any(short_id(current) in row for row in shown), shown
 
     click(browser, ".modal button.o_session_redis_logout_others")
-    assert current[:8] in rows(browser, 1, within=".modal")[0]
+    assert short_id(current) in rows(browser, 1, within=".modal")[0]
     assert logged_in_on([a, b], other) == [False, False]
     assert logged_in_on([a, b], current) == [True, True]
     browser.execute_script(

@@ -288,18 +288,16 @@ class RedisSessionStore(object):
         """The key session ``sid`` is written under."""
         return session_key(self.entry(sid), self.prefix)
 
-    def keys(self, entry, readable=False):
+    def keys(self, entry):
         """Every key the session named by ``entry`` may live under, the one it
         is written under first. An id's session may also be under its other
-        form (hashing switched on or off since it was written) and, with a
-        prefix, under the older module's key; a hash names one key only.
-        ``readable``: only those a lookup by id reads (with hashing off, the
-        hashed key is not: see the README on switching hashing off)."""
+        form (hashing switched on or off since it was written: it is read
+        from there, so that switching logs nobody out, even while some
+        nodes have switched and others not) and, with a prefix, under the
+        older module's key; a hash names one key only."""
         if not self.is_valid_key(entry):
             return [session_key(entry, self.prefix)]
-        keys = [self.key(entry)]
-        if self.hash_ids or not readable:
-            keys.append(session_key(hashed_id(entry) if not self.hash_ids else entry, self.prefix))
+        keys = [self.key(entry), session_key(entry if self.hash_ids else hashed_id(entry), self.prefix)]
         if self.prefix:
             keys.append(legacy_session_key(entry, self.prefix))
         return keys
@@ -486,33 +484,32 @@ class RedisSessionStore(object):
             and self.id_pattern.fullmatch(identifier + "A" * length) is not None
         )
 
-    def device_index_keys(self, identifier, readable=False):
-        """The device indexes of ``identifier``: the one of its hash with
-        hashing on, the plain one (sessions not moved yet) and, unless
-        ``readable``, the hashed one with hashing off."""
-        if self.hash_ids or not readable:
-            hashed = device_index_key(hashed_id(identifier), self.prefix)
-            return [hashed, device_index_key(identifier, self.prefix)]
-        return [device_index_key(identifier, self.prefix)]
+    def device_index_keys(self, identifier):
+        """The device indexes of ``identifier``: the one of its hash and the
+        plain one (both are read: see :meth:`keys`)."""
+        return [
+            device_index_key(hashed_id(identifier), self.prefix),
+            device_index_key(identifier, self.prefix),
+        ]
 
-    def identifier_members(self, identifiers, readable=False):
+    def identifier_members(self, identifiers):
         """What the device indexes list, in one round trip whatever the size
         of the keyspace: ``(identifier, None)`` for each valid identifier,
         then ``(identifier, entry)`` for each session entry listed under it
         (an entry may outlive its session). Invalid identifiers are left
-        out. ``readable``: as for :meth:`device_index_keys`."""
+        out."""
         wanted = sorted({item for item in identifiers if self.is_identifier(item)})
         if not wanted:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for identifier in wanted:
-            for key in self.device_index_keys(identifier, readable):
+            for key in self.device_index_keys(identifier):
                 pipe.smembers(key)
         found = iter(pipe.execute(raise_on_error=False))
         members = [(identifier, None) for identifier in wanted]
         for identifier in wanted:
             entries = set()
-            for _key in self.device_index_keys(identifier, readable):
+            for _key in self.device_index_keys(identifier):
                 listed = next(found)
                 if isinstance(listed, ResponseError):  # not a set: lists nothing, ended with the rest
                     continue
@@ -546,7 +543,7 @@ class RedisSessionStore(object):
         round trips per batch of identifiers, existence checks only."""
         missing = set()
         for batch in batches(identifiers):
-            members = self.identifier_members(batch, readable=True)
+            members = self.identifier_members(batch)
             entries = [entry for _identifier, entry in members if entry]
             live = {entry for entry, present in zip(entries, self.stored(entries)) if present}
             missing.update(identifier for identifier, _entry in members)
@@ -602,12 +599,12 @@ class RedisSessionStore(object):
         return rows
 
     def stored(self, entries):
-        """For each entry (an id, or a hash), is the session stored under a
-        key a lookup reads? One round trip."""
+        """For each entry (an id, or a hash), is the session stored (under
+        any of its keys)? One round trip."""
         pipe = self.redis.pipeline(transaction=False)
         widths = []
         for entry in entries:
-            keys = self.keys(entry, readable=True)
+            keys = self.keys(entry)
             widths.append(len(keys))
             for key in keys:  # one EXISTS each: a Cluster spreads them
                 pipe.exists(key)
@@ -619,8 +616,8 @@ class RedisSessionStore(object):
         the logged-in ones in their indexes; a session already in Redis is
         newer and kept. Return, for each session, True if written, False if
         already stored, None if over ``max_size`` or not a valid id. One
-        round trip for the sessions (with a prefix or hashing, one more first
-        for their other keys) and one for the indexes of those written.
+        round trip for the sessions (one more first for their other keys)
+        and one for the indexes of those written.
         """
         now = self.clock()
         results, pending = [], []  # pending: (index in results, sid, raw, ttl, owner)
@@ -644,12 +641,9 @@ class RedisSessionStore(object):
                 continue
             pending.append((len(results), sid, raw, ttl, owner))
             results.append(False)
-        if pending and len(self.keys(pending[0][1], readable=True)) > 1:
-            # a session under another of its keys (the older module's, or not moved yet) is newer
-            pipe = self.redis.pipeline(transaction=False)
-            for _index, sid, _raw, _ttl, _owner in pending:
-                pipe.exists(*self.keys(sid, readable=True)[1:])
-            pending = [write for write, present in zip(pending, pipe.execute()) if not present]
+        if pending:  # a session under another of its keys (not moved yet, the older module's) is newer
+            present = self.stored([sid for _index, sid, _raw, _ttl, _owner in pending])
+            pending = [write for write, stored in zip(pending, present) if not stored]
         if pending:
             pipe = self.redis.pipeline(transaction=False)
             for _index, sid, raw, ttl, _owner in pending:
@@ -968,10 +962,13 @@ class RedisSessionStore(object):
         key first, the others only when it is missing. A key that is not a
         string reads as unreadable bytes (see :meth:`get`), not as Redis
         failing."""
-        for number, key in enumerate(self.keys(sid, readable=True)):
+        raw = self._call("load", lambda: self._get(self.key(sid)))
+        if raw is not None:
+            return raw, False
+        for key in self.keys(sid)[1:]:
             raw = self._call("load", functools.partial(self._get, key))
             if raw is not None:
-                return raw, number > 0
+                return raw, True
         return None, False
 
     def _get(self, key):
@@ -1014,11 +1011,12 @@ class RedisSessionStore(object):
     def last_activity(self, session):
         """Unix time of the user's last recorded activity in ``session``, or
         None if none is recorded for the session's current user (a record of
-        the anonymous visitor before a login does not count). With hashing,
-        a record under the plain id (not moved yet) counts too."""
+        the anonymous visitor before a login does not count). A record under
+        the id's other form (hashing switched since) counts too."""
         raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
-        if raw is None and self.hash_ids:
-            raw = self._call("load", lambda: self.redis.get(activity_key(session.sid, self.prefix)))
+        if raw is None:
+            other = session.sid if self.hash_ids else hashed_id(session.sid)
+            raw = self._call("load", lambda: self.redis.get(activity_key(other, self.prefix)))
         if raw is None:
             return None
         try:
