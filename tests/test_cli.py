@@ -281,6 +281,32 @@ def test_sessions_escapes_what_a_client_recorded_at_login(cli, odoo_database, re
     assert "from 10.0.0.1\\x1b[2K\\r  Evil\\nfake line \\x1b]0;title\\x07 \\u202eexe.\\\\x" in listed
 
 
+def test_with_hashed_ids_every_command_works_and_shows_no_id(cli, odoo_database, redis_client, tmp_path):
+    db = odoo_database.name
+    uid = user_id(db, "admin")
+    store = make_store(redis_client, hash_ids=True)
+    sids = [
+        new_session(store, uid=uid, login="admin", db=db, **{LOGIN_INFO: {"ip": "10.0.0.1"}}) for _ in "ab"
+    ]
+    hashing = {"ODOO_SESSION_REDIS_HASH_IDS": "1"}
+    outputs = []
+
+    listed = ok(cli("sessions", "--login", "admin", "--db", db, env=hashing))
+    assert all("  %s  created " % short_hash(sid) in listed for sid in sids), listed
+    assert "sessions: 2 (logged in 2, anonymous 0, unreadable 0)" in ok(cli("stats", env=hashing))
+    exported = ok(cli("export-fs", "--sessions-dir", str(tmp_path / "files"), env=hashing))
+    assert "exported 0 sessions" in exported and "2 stored by hash" in exported, exported
+    assert ok(cli("revoke", "--login", "admin", "--db", db, "--dry-run", env=hashing))
+    outputs += [listed, exported]
+    outputs.append(ok(cli("revoke", "--login", "admin", "--db", db, env=hashing)))
+    assert "revoked 2 sessions" in outputs[-1] and store.list() == []
+
+    sids.append(new_session(store, uid=uid, login="admin", db=db))
+    outputs.append(ok(cli("revoke", "--login", "admin", "--scan", env=hashing)))
+    assert "revoked 1 session " in outputs[-1] and store.list() == []
+    assert not [sid for sid in sids for output in outputs if sid[:8] in output]
+
+
 def user_id(db, login):
     with closing(psycopg2.connect(dbname=db)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM res_users WHERE login = %s", (login,))

@@ -137,9 +137,11 @@ class RedisUnavailable(ServiceUnavailable):
 
 def owner_of(data):
     """``(db, uid)`` of a logged-in session, None for an anonymous one."""
-    uid, db = data.get("uid"), data.get("db")
-    if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0 and isinstance(db, str) and db:
-        return db, uid
+    uid = data.get("uid")
+    if type(uid) is int and uid > 0:  # not a bool either
+        db = data.get("db")
+        if type(db) is str and db:
+            return db, uid
     return None
 
 
@@ -286,7 +288,7 @@ class RedisSessionStore(object):
 
     def key(self, sid):
         """The key session ``sid`` is written under."""
-        return session_key(self.entry(sid), self.prefix)
+        return session_key(hashed_id(sid) if self.hash_ids else sid, self.prefix)
 
     def keys(self, entry):
         """Every key the session named by ``entry`` may live under, the one it
@@ -397,12 +399,12 @@ class RedisSessionStore(object):
         return session
 
     def save(self, session):
-        if not self.is_valid_key(session.sid):
+        loaded = _loaded(session)  # its id was checked when it was loaded
+        if not loaded and not self.is_valid_key(session.sid):
             # Odoo 16+ puts the cookie's id back on the session it gets,
             # whatever that id is: it never becomes a key
             session.sid = self.generate_key()
         now = self.clock()
-        loaded = _loaded(session)
         data = self.contents(session)
         created = loaded.created if loaded else now
         expiration = self._ttl(data)
