@@ -84,7 +84,7 @@ class UserSession(models.TransientModel):
     _order = "created, id"
 
     user_id = fields.Many2one("res.users", string="User", required=True, ondelete="cascade", readonly=True)
-    short_id = fields.Char("Session", readonly=True, help="The first characters of the session id.")
+    short_id = fields.Char("Session", readonly=True, help="A short hash of the session id.")
     created = fields.Datetime("Logged in", readonly=True)
     last_activity = fields.Datetime("Last activity", readonly=True)
     expires = fields.Datetime("Expires", readonly=True)

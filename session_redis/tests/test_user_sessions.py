@@ -23,10 +23,14 @@ def closed_port():
 @common.at_install(False)
 @common.post_install(True)
 class TestUserSessions(common.TransactionCase):
+    hash_ids = False
+
     def setUp(self):
         super(TestUserSessions, self).setUp()
         self.store = http.root.session_store
         self.assertIsInstance(self.store, RedisSessionStore)
+        self.addCleanup(setattr, self.store, "hash_ids", self.store.hash_ids)
+        self.store.hash_ids = self.hash_ids
         self.db = self.env.cr.dbname
         Users = self.env["res.users"].with_context(no_reset_password=True)
         employee = self.env.ref("base.group_user")
@@ -43,7 +47,9 @@ class TestUserSessions(common.TransactionCase):
         return session.sid
 
     def stored(self):
-        return [session.entry for session in self.store.user_sessions(self.db, self.bob.id)]
+        """The ids of ``self.sids`` whose sessions the index still lists."""
+        listed = {session.entry for session in self.store.user_sessions(self.db, self.bob.id)}
+        return [sid for sid in self.sids if self.store.entry(sid) in listed]
 
     def use_store(self, store):
         self.addCleanup(setattr, http.root, "session_store", http.root.session_store)
@@ -109,3 +115,17 @@ class TestUserSessions(common.TransactionCase):
         self.assertIn("not kept in Redis", self.bob.session_redis_status)
         with self.assertRaises(UserError):
             self.bob.action_session_redis_logout_everywhere()
+
+
+@common.at_install(False)
+@common.post_install(True)
+class TestUserSessionsHashed(TestUserSessions):
+    """The same with ``ODOO_SESSION_REDIS_HASH_IDS``: the index lists hashes,
+    the rows show the same short hash, ending one still finds it."""
+
+    hash_ids = True
+
+    def test_the_index_lists_hashes_only(self):
+        listed = [session.entry for session in self.store.user_sessions(self.db, self.bob.id)]
+        self.assertEqual(sorted(listed), sorted(self.store.entry(sid) for sid in self.sids))
+        self.assertFalse(set(listed) & set(self.sids))
