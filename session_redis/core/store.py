@@ -293,10 +293,10 @@ class RedisSessionStore(object):
     def keys(self, entry):
         """Every key the session named by ``entry`` may live under, the one it
         is written under first. An id's session may also be under its other
-        form (hashing switched on or off since it was written: it is read
-        from there, so that switching logs nobody out, even while some
-        nodes have switched and others not) and, with a prefix, under the
-        older module's key; a hash names one key only."""
+        form (hashing switched on or off since it was written) and, with a
+        prefix, under the older module's key; a hash names one key only.
+        Every way a session ends deletes them all; a lookup by id reads only
+        :meth:`_fallback_keys` besides its own."""
         if not self.is_valid_key(entry):
             return [session_key(entry, self.prefix)]
         keys = [self.key(entry), session_key(entry if self.hash_ids else hashed_id(entry), self.prefix)]
@@ -967,11 +967,23 @@ class RedisSessionStore(object):
         raw = self._call("load", lambda: self._get(self.key(sid)))
         if raw is not None:
             return raw, False
-        for key in self.keys(sid)[1:]:
+        for key in self._fallback_keys(sid):
             raw = self._call("load", functools.partial(self._get, key))
             if raw is not None:
                 return raw, True
         return None, False
+
+    def _fallback_keys(self, sid):
+        """Where a lookup of ``sid`` looks when its own key is missing: with
+        hashing, its plain key (hashing switched on since it was written:
+        nobody is logged out); with a prefix, the older module's key. Each
+        costs a miss one more ``GET``. Without hashing, hashed keys are not
+        read, so that the default costs a miss nothing more (the README says
+        what switching hashing off does)."""
+        keys = [session_key(sid, self.prefix)] if self.hash_ids else []
+        if self.prefix:
+            keys.append(legacy_session_key(sid, self.prefix))
+        return keys
 
     def _get(self, key):
         try:
@@ -1013,12 +1025,11 @@ class RedisSessionStore(object):
     def last_activity(self, session):
         """Unix time of the user's last recorded activity in ``session``, or
         None if none is recorded for the session's current user (a record of
-        the anonymous visitor before a login does not count). A record under
-        the id's other form (hashing switched since) counts too."""
+        the anonymous visitor before a login does not count). With hashing,
+        a record under the plain id (a session not moved yet) counts too."""
         raw = self._call("load", lambda: self.redis.get(self.activity_key(session.sid)))
-        if raw is None:
-            other = session.sid if self.hash_ids else hashed_id(session.sid)
-            raw = self._call("load", lambda: self.redis.get(activity_key(other, self.prefix)))
+        if raw is None and self.hash_ids:
+            raw = self._call("load", lambda: self.redis.get(activity_key(session.sid, self.prefix)))
         if raw is None:
             return None
         try:
