@@ -39,10 +39,11 @@ def logged_in(store, identifier=None, uid=2):
     return sid
 
 
-def dump(client):
-    """Every key name and every stored string or set member in Redis."""
+def dump(client, match="*"):
+    """Every key name and every stored string or set member in Redis (of the
+    keys ``match`` matches)."""
     found = []
-    for key in client.scan_iter():
+    for key in client.scan_iter(match=match):
         found.append(key)
         kind = client.type(key)
         if kind == b"string":
@@ -52,8 +53,10 @@ def dump(client):
     return b"\n".join(found).decode()
 
 
-def keys(client):
-    return sorted(key.decode() for key in client.scan_iter())
+def keys(client, prefix=PREFIX):
+    """The keys of this test's prefix (nodes of earlier tests may still
+    write to the same private Redis)."""
+    return sorted(key.decode() for key in client.scan_iter(match="session:%s:*" % prefix))
 
 
 def test_with_hashing_no_key_index_or_value_holds_an_id_or_a_device_identifier(redis_client):

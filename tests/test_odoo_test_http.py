@@ -8,7 +8,7 @@ test_http classes swap Odoo's session store for an in-memory one, and on
 16.0 and 17.0 no test_http test touches the installed store at all.
 
 Each series costs two full runs (a fresh database each, installing
-``test_http``), one after the other: about 1.5 minutes per series.
+``test_http``), side by side on the 2 cores: about a minute per series.
 """
 
 import importlib.machinery

@@ -19,7 +19,12 @@ from session_redis.core.layout import META, session_key, times_of, with_times
 from tests.test_hashed_ids import dump
 from tests.test_odoo19 import info, odoo_constant
 
-HASHING = {"ODOO_SESSION_REDIS_HASH_IDS": "1"}
+# A prefix of the test's own: nodes of earlier tests may still write to the
+# same private Redis, and only this site's keys are copied.
+PREFIX = "hashed_site"
+PLAIN = {"ODOO_SESSION_REDIS_PREFIX": PREFIX}
+HASHING = dict(PLAIN, ODOO_SESSION_REDIS_HASH_IDS="1")
+MATCH = "session:%s:*" % PREFIX
 
 
 def sha(text):
@@ -41,28 +46,28 @@ def age(redis, key, seconds):
 
 
 def test_switching_hashing_on_logs_nobody_out_and_a_copy_of_redis_then_logs_nobody_in(nodes, redis_client):
-    plain = nodes("plain")  # hashing off: the site before the switch
+    plain = nodes("plain", env=PLAIN)  # hashing off: the site before the switch
     before = plain.login()
     admin = plain.session_info(before)["uid"]
-    assert before in dump(redis_client), "the control: without hashing, Redis holds the id"
+    assert before in dump(redis_client, MATCH), "the control: without hashing, Redis holds the id"
 
     a, b = nodes("a", env=HASHING), nodes("b", env=HASHING)
     assert b.session_info(before)["uid"] == admin, "switching hashing on logged a user out"
-    assert redis_client.exists(session_key(before)) == 0, "not moved at its first request"
-    assert redis_client.exists(session_key(sha(before))) == 1
+    assert redis_client.exists(session_key(before, PREFIX)) == 0, "not moved at its first request"
+    assert redis_client.exists(session_key(sha(before), PREFIX)) == 1
 
     sid = a.login()
     ids = [before, sid]
     assert b.session_info(sid)["uid"] == admin and a.session_info(before)["uid"] == admin
     if a.series == "19.0":  # a soft rotation leaves the new id in the old session
-        age(redis_client, session_key(sha(sid)), odoo_constant("SESSION_ROTATION_INTERVAL") + 1)
+        age(redis_client, session_key(sha(sid), PREFIX), odoo_constant("SESSION_ROTATION_INTERVAL") + 1)
         uid, rotated = info(b, sid)
         assert uid == admin and rotated not in (None, sid) and rotated[:42] == sid[:42]
-        assert "next_sid" in decode_session(redis_client.get(session_key(sha(sid))))
+        assert "next_sid" in decode_session(redis_client.get(session_key(sha(sid), PREFIX)))
         assert info(a, sid) == (admin, rotated), "the old id no longer leads to the new one"
         ids.append(rotated)
 
-    copied = dump(redis_client)
+    copied = dump(redis_client, MATCH)
     for each in ids:
         assert each not in copied and each[:42] not in copied and each[-40:] not in copied, each
     presented = set(re.findall(r"[A-Za-z0-9_-]{40,}", copied))
@@ -77,4 +82,4 @@ def test_switching_hashing_on_logs_nobody_out_and_a_copy_of_redis_then_logs_nobo
         timeout=60,
     )
     assert b.session_info(ids[-1]) is None and b.session_info(sid) is None
-    assert redis_client.exists(*[session_key(sha(each)) for each in ids[1:]]) == 0
+    assert redis_client.exists(*[session_key(sha(each), PREFIX) for each in ids[1:]]) == 0
