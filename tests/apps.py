@@ -52,18 +52,9 @@ def make_apps_database(name, folder):
     install = node.run("-i", APPS, "--without-demo=all", "--stop-after-init", timeout=900)
     if install.returncode != 0:
         raise RuntimeError("installing %s failed:\n%s" % (APPS, install.stdout[-5000:]))
-    node._prepare_data_dir()
-    setup = subprocess.run(
-        node.command()[:1] + ["shell"] + node.command()[1:],
-        input=SETUP,
-        env=node.process_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=300,
-        universal_newlines=True,
-    )
-    if "apps setup done" not in setup.stdout:
-        raise RuntimeError("setting up %s failed:\n%s" % (name, setup.stdout[-5000:]))
+    output = node.shell(SETUP)
+    if "apps setup done" not in output:
+        raise RuntimeError("setting up %s failed:\n%s" % (name, output[-5000:]))
 
 
 def copy_database(template, name, filestore):

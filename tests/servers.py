@@ -192,6 +192,22 @@ class OdooNode(object):
             "--max-cron-threads=0",
         ] + list(args)
 
+    def shell(self, script, *options, timeout=300):
+        """Run ``script`` in ``odoo shell`` on this node's database (the node
+        need not be started); return its output."""
+        self._prepare_data_dir()
+        command = self.command()
+        run = subprocess.run(
+            command[:1] + ["shell"] + list(options) + command[1:],
+            input=script,
+            env=self.process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            universal_newlines=True,
+        )
+        return run.stdout
+
     def process_env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
         env.update(self.env)

@@ -21,7 +21,6 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import time
 import uuid
 
@@ -225,17 +224,9 @@ def flows_databases(series_database, tmp_path_factory):
         done = node.run("-i", MODULES, "--without-demo=all", "--stop-after-init", timeout=600)
         assert done.returncode == 0, done.stdout[-5000:]
         script = SETUP % {"password": PASSWORD, "logins": (ALICE, BOB, TESS, DAVE), "secret": TOTP_SECRET}
-        shell = subprocess.run(
-            node.command()[:1] + ["shell", "--no-http"] + node.command()[1:],
-            input=script,
-            env=node.process_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=300,
-            universal_newlines=True,
-        )
-        lines = [line for line in shell.stdout.splitlines() if line.startswith("SETUP ")]
-        assert lines, shell.stdout[-5000:]
+        output = node.shell(script, "--no-http")
+        lines = [line for line in output.splitlines() if line.startswith("SETUP ")]
+        assert lines, output[-5000:]
         print("Odoo %s: %s and the users in %.0f s" % (series, MODULES, time.monotonic() - started))
         return Database(base.name, base.filestore, json.loads(lines[0][len("SETUP ") :])["chat"])
 
@@ -477,13 +468,18 @@ def login_walk(site, driver):
     return DONE
 
 
-def test_login_stays_logged_in_on_pages_spread_over_both_nodes(site, browsers):
-    site.runs("login")
+def one_browser_flow(site, browsers, flow, walk):
+    """Run ``walk(site, driver)`` in one new browser; check its outcome."""
+    site.runs(flow)
     driver = browsers()
-    outcome = login_walk(site, driver)
+    outcome = walk(site, driver)
     if outcome == DONE:
-        screenshot(driver, "login", site)
-    check(site, outcome, "logged out", driver, "login")
+        screenshot(driver, flow, site)
+    check(site, outcome, "logged out", driver, flow)
+
+
+def test_login_stays_logged_in_on_pages_spread_over_both_nodes(site, browsers):
+    one_browser_flow(site, browsers, "login", login_walk)
 
 
 # --- Discuss over the websocket ---
@@ -650,12 +646,7 @@ def totp_flow(site, driver):
 
 
 def test_two_factor_login_password_on_one_node_code_on_the_other(site, browsers):
-    site.runs("totp")
-    driver = browsers()
-    outcome = totp_flow(site, driver)
-    if outcome == DONE:
-        screenshot(driver, "totp", site)
-    check(site, outcome, "logged out", driver, "totp")
+    one_browser_flow(site, browsers, "totp", totp_flow)
 
 
 # --- devices (18 and later) ---
