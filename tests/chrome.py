@@ -7,11 +7,15 @@ import shutil
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402, F401
+from selenium.common.exceptions import (  # noqa: E402, F401
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402, F401 (for the tests)
-from selenium.webdriver.support.expected_conditions import element_to_be_clickable, staleness_of  # noqa: E402
+from selenium.webdriver.support.expected_conditions import element_to_be_clickable  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")  # Debian's; Ubuntu's chromium-browser is a snap stub
@@ -70,6 +74,56 @@ def page_state(driver, timeout):
         return "no web client"
 
 
+def detached(error):
+    """Whether a WebDriver error says the element has left the page: Selenium's
+    stale element, or the inspector error Chromium 156 answers instead when
+    a navigation replaced the document while the element was read."""
+    return isinstance(error, StaleElementReferenceException) or (
+        isinstance(error, WebDriverException) and "does not belong to the document" in str(error)
+    )
+
+
+def replaced(element):
+    """A wait condition, true once ``element`` has left the page (its
+    document was replaced or re-rendered): Selenium's ``staleness_of``
+    stopped the wait with Chromium's inspector error instead."""
+
+    def gone(_driver):
+        try:
+            element.is_enabled()
+        except WebDriverException as error:
+            if detached(error):
+                return True
+            raise
+        return False
+
+    return gone
+
+
+def reread(condition):
+    """``condition`` for a wait that reads the page again when an element it
+    read has left the page meanwhile (Odoo re-renders as it settles)."""
+
+    def read(driver):
+        try:
+            return condition(driver)
+        except WebDriverException as error:
+            if detached(error):
+                return False
+            raise
+
+    return read
+
+
+def shows(driver, timeout, condition):
+    """What ``condition`` returns once true within ``timeout`` seconds, or
+    False. An element that leaves the page while it is read is read again."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(reread(condition))
+    except TimeoutException:
+        return False
+
+
 def submit_login_form(driver, site_url, timeout, login="admin", password="admin"):
     """Log in through the form; return once the answer has replaced the
     login page (whatever that answer is)."""
@@ -81,4 +135,4 @@ def submit_login_form(driver, site_url, timeout, login="admin", password="admin"
     WebDriverWait(driver, timeout).until(element_to_be_clickable((By.ID, "login"))).send_keys(login)
     driver.find_element(By.ID, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, timeout).until(staleness_of(form))
+    WebDriverWait(driver, timeout).until(replaced(form))

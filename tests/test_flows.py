@@ -20,10 +20,9 @@ from tests.apps import EMPLOYEE, PORTAL, PRODUCTS
 from tests.chrome import (
     By,
     Keys,
-    TimeoutException,
-    WebDriverWait,
     needs_browser,
     page_state,
+    shows,
     start_chromium,
     submit_login_form,
 )
@@ -148,14 +147,6 @@ def rpc(driver, model, method, *args, **kwargs):
         """,
         {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
     )
-
-
-def shows(driver, timeout, condition):
-    """Whether ``condition`` comes true within ``timeout`` seconds."""
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
-    except TimeoutException:
-        return False
 
 
 def body_text(driver):

@@ -14,13 +14,12 @@ import pytest
 import requests
 
 from session_redis.core.store import short_id
-from tests.chrome import needs_browser, submit_login_form
+from tests.chrome import needs_browser, reread, submit_login_form
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
 from tests.test_browser import browser  # noqa: F401  (browser: a fixture)
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -153,8 +152,7 @@ def rows(driver, count, timeout=30, within=""):
         return (shown,) if len(shown) == count else None  # a tuple: an empty list is falsy
 
     # rows read while the list re-renders go stale: read them again
-    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-    return wait.until(counted, "expected %d session rows" % count)[0]
+    return WebDriverWait(driver, timeout).until(reread(counted), "expected %d session rows" % count)[0]
 
 
 def click(driver, selector, timeout=30):
