@@ -19,67 +19,12 @@ import requests
 from session_redis.core.layout import session_key
 from tests.apps import PRODUCTS
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
+from tests.load import Record, create_users, jsonrpc, percentile
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
 TICK = "load_tick"  # a bus channel that gets a message every second
 CART = re.compile(r'class="my_cart_quantity[^"]*">\s*(\d*)\s*<')
-
-
-def create_users(node, admin_sid, count):
-    """``count`` users, so that each client's session holds its own user."""
-    logins = []
-    for number in range(count):
-        login = "load%d_%d" % (number, random.randrange(10**6))
-        response = node.json(
-            "/web/dataset/call_kw",
-            {
-                "model": "res.users",
-                "method": "create",
-                "kwargs": {},
-                "args": [{"name": login, "login": login, "password": login}],
-            },
-            session_id=admin_sid,
-        )
-        assert "result" in response.json(), response.text
-        logins.append(login)
-    return logins
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
-
-
-def jsonrpc(http, url, params):
-    return http.post(
-        url,
-        data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
-        headers={"Content-Type": "application/json"},
-        timeout=70,
-    )
-
-
-class Record(object):
-    """Latencies per kind of request, and what went wrong."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.latencies = {"http": [], "longpolling": []}
-        self.failures = []
-
-    def timed(self, kind, call, *args, **kwargs):
-        started = time.monotonic()
-        response = call(*args, **kwargs)
-        with self.lock:
-            self.latencies[kind].append(time.monotonic() - started)
-            if response.status_code >= 500:
-                self.failures.append("HTTP %d on %s" % (response.status_code, response.url))
-        return response
-
-    def fail(self, what):
-        with self.lock:
-            self.failures.append(what)
 
 
 def employee(site, database, login, deadline, record):
@@ -153,7 +98,7 @@ def test_concurrent_clients_on_the_production_layout(prefork_nodes, redis_client
         )
         [(product_id,)] = cursor.fetchall()
     warm_up(nodes, product_id)
-    record = Record()
+    record = Record("http", "longpolling")
     stop = threading.Event()
     tick = threading.Thread(target=ticker, args=(nodes[1], stop))
     tick.start()

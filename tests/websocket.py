@@ -1,13 +1,23 @@
 """A minimal websocket client for Odoo's bus (``/websocket``, Odoo 16+),
 on wsproto (a sans-IO library already installed with selenium): enough to
-open the socket with a session cookie and send bus events."""
+open the socket with a session cookie, send bus events and receive the
+notifications Odoo pushes."""
 
 import json
 import socket
 from urllib.parse import urlparse
 
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, RejectConnection, Request, TextMessage
+from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, Request, TextMessage
+
+
+class BusClosed(ConnectionError):
+    """The server closed the socket; ``code`` says why (Odoo's 4001: the
+    session expired or ended)."""
+
+    def __init__(self, code, reason=""):
+        super().__init__("websocket closed: %s %s" % (code, reason))
+        self.code = code
 
 
 class BusSocket(object):
@@ -40,6 +50,25 @@ class BusSocket(object):
     def send(self, event_name, data):
         message = json.dumps({"event_name": event_name, "data": data})
         self.socket.sendall(self.connection.send(TextMessage(data=message)))
+
+    def receive(self, timeout):
+        """The next notifications Odoo pushes (a list of ``{"id", "message"}``),
+        answering its pings meanwhile; raises :class:`BusClosed` when the
+        server closes the socket, ``socket.timeout`` after ``timeout`` s."""
+        self.socket.settimeout(timeout)
+        text = ""
+        while True:
+            event = self._next_event()
+            if isinstance(event, Ping):
+                self.socket.sendall(self.connection.send(event.response()))
+            elif isinstance(event, TextMessage):
+                text += event.data
+                if event.message_finished:
+                    return json.loads(text)
+            elif isinstance(event, CloseConnection):
+                raise BusClosed(event.code, event.reason or "")
+            elif isinstance(event, RejectConnection):
+                raise BusClosed(None, "connection lost")
 
     def close(self):
         self.socket.close()
