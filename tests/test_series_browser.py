@@ -45,10 +45,12 @@ from tests.servers import REPO, OdooNode, drop_database
 pytestmark = [needs_browser, pytest.mark.timeout(600)]
 
 DONE = "done"
-MODULES = "mail,auth_totp"
+MODULES = "mail,auth_totp,website_sale,website_livechat"
 # Users SETUP creates (password: login + PASSWORD); admin's is "admin".
 PASSWORD = "-Pass-4567"
 ALICE, BOB, TESS, DAVE = "alice", "bob", "tess", "dave"
+PAULA = "paula"  # a portal customer with an order
+PRODUCTS = ("Desk Lamp", "Office Chair")
 TOTP_SECRET = base64.b32encode(os.urandom(20)).decode("ascii")  # 160 bits, as Odoo makes them
 
 SETUP = """
@@ -75,8 +77,33 @@ made["tess"].sudo().totp_secret = %(secret)r
 if "odoobot_state" in users._fields:
     for user in made.values():
         user.odoobot_state = "disabled"
+
+# The shop: two products, free (the sources here hold no payment provider
+# that installs, and a free order is confirmed without one); a portal
+# customer with a confirmed order; admin as the website's live chat operator.
+env.ref("base.main_company").country_id = env.ref("base.be")
+env.ref("base.user_admin").partner_id.email = "admin@example.com"
+Product = env["product.template"]
+published = "is_published" if "is_published" in Product._fields else "website_published"
+products = {name: Product.create({"name": name, "list_price": 0.0, "type": "consu", "sale_ok": True,
+                                  published: True}).id
+            for name in %(products)r}
+groups = "group_ids" if "group_ids" in users._fields else "groups_id"  # 19 renamed it
+portal = users.create({"name": "Paula Portal", "login": %(portal)r, "password": %(portal)r + %(password)r,
+                       "email": "paula@example.com", groups: [(6, 0, [env.ref("base.group_portal").id])]})
+lamp = Product.browse(products[%(products)r[0]]).product_variant_id
+order = env["sale.order"].create({"partner_id": portal.partner_id.id, "order_line": [
+    (0, 0, {"product_id": lamp.id, "product_uom_qty": 3})]})
+order.action_confirm()
+env.ref("im_livechat.im_livechat_channel_data").user_ids = [(4, env.ref("base.user_admin").id)]
+# the mail sent when an order is confirmed would attach a PDF, and there is no wkhtmltopdf here
+for xmlid in ("sale.mail_template_sale_confirmation", "sale.email_template_edi_sale"):
+    template = env.ref(xmlid, raise_if_not_found=False)
+    for field in ("report_template_ids", "report_template"):
+        if template and field in template._fields:
+            template[field] = False
 env.cr.commit()
-print("SETUP " + json.dumps({"chat": chat_id}))
+print("SETUP " + json.dumps({"chat": chat_id, "products": products, "order": order.name}))
 """
 
 # What the page shows once it has settled, or null while it is loading:
@@ -153,6 +180,10 @@ class Series(object):
     def message(self):
         return ".o_Message_content" if self.major == 16 else ".o-mail-Message-body"
 
+    add_to_cart = "#add_to_cart"
+    save_address = "#save_address"
+    confirm_checkout = "[name=website_sale_main_button]"
+
     @property
     def devices(self):
         """Odoo 18 put devices in the preferences."""
@@ -166,8 +197,13 @@ class Series(object):
 # 17. SERIES_BROWSER_ALL=1
 # runs every flow on every series, addon on and off (about twice as long).
 ALL = os.environ.get("SERIES_BROWSER_ALL") == "1"
-FLOWS = ("login", "discuss", "totp", "devices", "restart")
-IN_SUITE = {"18.0": FLOWS, "19.0": FLOWS[:4], "16.0": FLOWS[:2], "17.0": FLOWS[:2]}
+FLOWS = ("login", "discuss", "totp", "devices", "restart", "shop", "portal", "livechat")
+IN_SUITE = {
+    "18.0": FLOWS,
+    "19.0": ("login", "discuss", "totp", "devices"),
+    "16.0": ("login", "discuss", "shop"),
+    "17.0": ("login", "discuss", "shop"),
+}
 SITES = [
     (series, addon)
     for series in ("18.0", "16.0", "17.0", "19.0")
@@ -181,10 +217,15 @@ def site_id(param):
 
 
 class Database(object):
-    def __init__(self, name, filestore, chat):
+    """The flows' database and what SETUP made in it: the chat's id, the
+    products' template ids by name, the portal customer's order."""
+
+    def __init__(self, name, filestore, made):
         self.name = name
         self.filestore = filestore
-        self.chat = chat
+        self.chat = made["chat"]
+        self.products = made["products"]
+        self.order = made["order"]
 
     def query(self, sql, *args):
         with psycopg2.connect(dbname=self.name) as connection, connection.cursor() as cursor:
@@ -223,12 +264,18 @@ def flows_databases(series_database, tmp_path_factory):
         started = time.monotonic()
         done = node.run("-i", MODULES, "--without-demo=all", "--stop-after-init", timeout=600)
         assert done.returncode == 0, done.stdout[-5000:]
-        script = SETUP % {"password": PASSWORD, "logins": (ALICE, BOB, TESS, DAVE), "secret": TOTP_SECRET}
+        script = SETUP % {
+            "password": PASSWORD,
+            "logins": (ALICE, BOB, TESS, DAVE),
+            "secret": TOTP_SECRET,
+            "portal": PAULA,
+            "products": PRODUCTS,
+        }
         output = node.shell(script, "--no-http")
         lines = [line for line in output.splitlines() if line.startswith("SETUP ")]
         assert lines, output[-5000:]
         print("Odoo %s: %s and the users in %.0f s" % (series, MODULES, time.monotonic() - started))
-        return Database(base.name, base.filestore, json.loads(lines[0][len("SETUP ") :])["chat"])
+        return Database(base.name, base.filestore, json.loads(lines[0][len("SETUP ") :]))
 
     yield get
     for database in made.values():
@@ -247,10 +294,19 @@ class Site(object):
         self.balancer = balancer
         self.url = balancer.url
 
+    def includes(self, flow):
+        return ALL or flow in IN_SUITE[self.series.name]
+
     def runs(self, flow):
         """Skip the test unless ``flow`` runs on this site."""
-        if not (ALL or flow in IN_SUITE[self.series.name]):
+        if not self.includes(flow):
             pytest.skip("%s on %s: SERIES_BROWSER_ALL=1 runs it (the suite's time)" % (flow, self.mode))
+
+    def rolling_restart(self):
+        """Restart every node, one at a time, each on its own ports."""
+        for node in self.nodes:
+            node.stop()
+            node.start(120)
 
     @property
     def mode(self):
@@ -456,14 +512,14 @@ def login_walk(site, driver):
     return DONE
 
 
-def one_browser_flow(site, browsers, flow, walk):
+def one_browser_flow(site, browsers, flow, walk, failures="logged out"):
     """Run ``walk(site, driver)`` in one new browser; check its outcome."""
     site.runs(flow)
     driver = browsers()
     outcome = walk(site, driver)
     if outcome == DONE:
         screenshot(driver, flow, site)
-    check(site, outcome, "logged out", driver, flow)
+    check(site, outcome, failures, driver, flow)
 
 
 def test_login_stays_logged_in_on_pages_spread_over_both_nodes(site, browsers):
@@ -600,9 +656,7 @@ def restart_flow(site, a, b):
     outcome = discuss_flow(site, a, b)
     if outcome != DONE:
         return outcome
-    for node in site.nodes:
-        node.stop()
-        node.start(120)
+    site.rolling_restart()
     # Odoo's websocket reconnects with a growing back-off: allow for it.
     outcome = bob_writes(site, a, b, "Still there after the restarts?", 120)
     if outcome != DONE:
@@ -622,6 +676,134 @@ def test_discuss_and_logins_survive_a_rolling_restart_of_every_node(site, browse
     a, b = browsers(), browsers()
     outcome = restart_flow(site, a, b)
     check(site, outcome, ("logged out", "no chat", "not shown"), a, "restart")
+
+
+# --- eCommerce ---
+
+# Pages an anonymous visitor walks with a full cart ({lamp}, {chair}: the
+# products' template ids), each a new document nginx may send to either node.
+SHOP_WALK = [
+    "/shop",
+    "/shop/cart",
+    "/",
+    "/contactus",
+    "/shop/product/{lamp}",
+    "/shop?search=Chair",
+    "/shop/product/{chair}",
+    "/shop/cart",
+    "/shop",
+    "/",
+]
+
+ADDRESS = {
+    "name": "Gus Guest",
+    "email": "gus@example.com",
+    "phone": "+32 2 555 01 01",
+    "street": "Rue Neuve 1",
+    "city": "Brussels",
+    "zip": "1000",
+}
+
+
+def cart_quantity(driver):
+    """The cart count in the page header ("0" or "" for an empty cart)."""
+    counts = shows(driver, 30, lambda driver: driver.find_elements(By.CSS_SELECTOR, ".my_cart_quantity"))
+    return counts[0].get_attribute("textContent").strip() if counts else "no header"
+
+
+def add_to_cart(site, driver, product_id, count):
+    """Add the product from its page; True once the header counts ``count``.
+    The button does nothing until the page's scripts have started, so a
+    click the count does not follow is made again."""
+    driver.get(site.url + "/shop/product/%d" % product_id)
+    for _attempt in range(6):
+        click(driver, site.series.add_to_cart)
+        if shows(driver, 10, lambda driver: cart_quantity(driver) == str(count)):
+            return True
+    return False
+
+
+def checkout_as_guest(site, driver):
+    """The address form, the delivery step, then the free order's
+    confirmation: returns where it stopped, or DONE on the order's page."""
+    driver.get(site.url + "/shop/checkout")
+    if not shows(driver, 60, lambda driver: driver.find_elements(By.NAME, "street")):
+        return "no address form at %s" % driver.current_url
+    for name, value in ADDRESS.items():
+        driver.find_element(By.NAME, name).send_keys(value)
+    country = driver.find_element(By.NAME, "country_id")
+    country.find_element(By.XPATH, "option[normalize-space()='Belgium']").click()
+    click(driver, site.series.save_address)
+    if not shows(driver, 60, lambda driver: "/shop/address" not in driver.current_url):
+        return "the address was refused: %s" % driver.current_url
+    if "/shop/payment" not in driver.current_url:  # addresses and delivery to confirm first
+        click(driver, site.series.confirm_checkout, timeout=60)
+    if not shows(driver, 60, lambda driver: "/shop/payment" in driver.current_url):
+        return "no payment page at %s" % driver.current_url
+    click(driver, "button[name=o_payment_submit_button]", timeout=60)  # "Confirm Order" (free)
+    if not shows(driver, 60, lambda driver: "/my/orders/" in driver.current_url):
+        return "no confirmed order at %s" % driver.current_url
+    return DONE
+
+
+def shop_flow(site, driver):
+    """An anonymous visitor puts two products in the cart, walks ten pages
+    with the count unchanged (every node restarted half-way where the
+    rolling restart runs), checks out as a guest; the order is confirmed
+    in the database with both products."""
+    ids = site.database.products
+    for count, name in enumerate(PRODUCTS, 1):
+        if not add_to_cart(site, driver, ids[name], count):
+            return "no cart: %s not added, the header counts %s" % (name, cart_quantity(driver))
+    seen = []
+    for number, path in enumerate(SHOP_WALK):
+        if number == len(SHOP_WALK) // 2 and site.includes("restart"):
+            site.rolling_restart()
+        driver.get(site.url + path.format(lamp=ids[PRODUCTS[0]], chair=ids[PRODUCTS[1]]))
+        seen.append(cart_quantity(driver))
+    if seen != ["2"] * len(SHOP_WALK):
+        return "cart not kept: counts seen %s" % seen
+    outcome = checkout_as_guest(site, driver)
+    if outcome != DONE:
+        return outcome
+    lines = site.database.query(
+        "SELECT t.name->>'en_US', l.product_uom_qty FROM sale_order o"
+        " JOIN sale_order_line l ON l.order_id = o.id JOIN product_product p ON p.id = l.product_id"
+        " JOIN product_template t ON t.id = p.product_tmpl_id JOIN res_partner c ON c.id = o.partner_id"
+        " WHERE o.state = 'sale' AND c.email = %s AND t.id IN %s",
+        ADDRESS["email"],
+        tuple(ids.values()),
+    )
+    assert sorted(lines) == [(name, 1.0) for name in PRODUCTS], lines
+    return DONE
+
+
+def test_shop_cart_kept_across_nodes_and_a_restart_then_guest_checkout(site, browsers):
+    one_browser_flow(site, browsers, "shop", shop_flow, failures=("cart not kept", "no cart"))
+
+
+# --- portal ---
+
+PORTAL_PAGES = ["/my", "/my/orders", "/my/orders/{order}", "/my/account", "/shop", "/my/orders", "/my"]
+
+
+def portal_flow(site, driver):
+    """A portal customer signs in and finds their order under /my, page
+    after page, whichever node answers."""
+    [(order_id,)] = site.database.query("SELECT id FROM sale_order WHERE name = %s", site.database.order)
+    log_in(driver, site.url, PAULA)
+    for path in PORTAL_PAGES:
+        driver.get(site.url + path.format(order=order_id))
+        body = driver.find_element(By.TAG_NAME, "body").text
+        if driver.find_elements(By.CSS_SELECTOR, "form.oe_login_form") or "Paula Portal" not in body:
+            return "logged out at %s" % path
+        if path == "/my/orders" and site.database.order not in body:
+            return "order %s not listed" % site.database.order
+    return DONE
+
+
+def test_portal_customer_sees_their_orders(site, browsers):
+    one_browser_flow(site, browsers, "portal", portal_flow)
 
 
 # --- two-factor login (auth_totp) ---
