@@ -17,10 +17,11 @@ format: venv
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-# The long load test: 20 clients for 60 s over two prefork nodes.
-load: venv
+# The long load tests: 20 clients for 60 s over two prefork nodes, on Odoo 11
+# (longpolling) and on 18 (websockets).
+load: venv venvs
 	LOAD_SECONDS=$${LOAD_SECONDS:-60} LOAD_CLIENTS=$${LOAD_CLIENTS:-20} \
-		.venv/bin/python -m pytest tests/test_load.py -s -k concurrent_clients
+		.venv/bin/python -m pytest tests/test_load.py tests/test_series_load.py -s -k "concurrent_clients or websockets"
 
 # Benchmarks: bench/results/latest.{json,rst,png} (bench/README.rst).
 bench: venv

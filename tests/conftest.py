@@ -15,6 +15,7 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.apps import copy_database, make_apps_database  # noqa: E402
+from tests.series_apps import make_series_apps_database  # noqa: E402
 from tests.servers import (  # noqa: E402
     OdooNode,
     RedisServer,
@@ -102,6 +103,33 @@ def series_database(tmp_path_factory):
     for database in made.values():
         if isinstance(database, Database):
             drop_database(database.name)
+
+
+@pytest.fixture(scope="session")
+def series_apps_database(series_database, tmp_path_factory):
+    """``series_apps_database("18.0")``: that series' apps database
+    (tests/series_apps.py), made at its first call and shared by the rest
+    of the run. Skips the test when the series is not installed."""
+    made = {}
+
+    def get(series):
+        if series not in made:
+            base = copy_of(series_database(series))
+            made[series] = base  # dropped at the end, whatever happens next
+            try:
+                made[series] = make_series_apps_database(
+                    series, base, str(tmp_path_factory.mktemp("apps-" + series))
+                )
+            except Exception as error:
+                made[series] = (base, error)  # one attempt per run: the next tests fail at once
+                raise
+        if isinstance(made[series], tuple):
+            raise made[series][1]
+        return made[series]
+
+    yield get
+    for database in made.values():
+        drop_database(database[0].name if isinstance(database, tuple) else database.name)
 
 
 @pytest.fixture(scope="session")

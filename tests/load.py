@@ -3,8 +3,12 @@ over a client's own cookies, and a record of latencies and failures."""
 
 import json
 import random
+import re
 import threading
 import time
+
+# The cart count in a shop page's header (Odoo 11 to 19).
+CART = re.compile(r'class="my_cart_quantity[^"]*"[^>]*>\s*(\d*)\s*<')
 
 
 def create_users(node, admin_sid, count):

@@ -9,7 +9,6 @@ import concurrent.futures
 import json
 import os
 import random
-import re
 import threading
 import time
 
@@ -19,12 +18,11 @@ import requests
 from session_redis.core.layout import session_key
 from tests.apps import PRODUCTS
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
-from tests.load import Record, create_users, jsonrpc, percentile
+from tests.load import CART, Record, create_users, jsonrpc, percentile
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
 TICK = "load_tick"  # a bus channel that gets a message every second
-CART = re.compile(r'class="my_cart_quantity[^"]*">\s*(\d*)\s*<')
 
 
 def employee(site, database, login, deadline, record):

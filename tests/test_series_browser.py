@@ -8,23 +8,21 @@ own session files), where it must stop at the point where a request reaches
 the node that does not hold the session. A flow returns where it got to, so
 both outcomes are read the same way.
 
-The nodes of one series share one database (``mail`` and ``auth_totp`` on a
-copy of the series' ``base,web`` database) and its compiled assets; users
-and the chat between two of them are made once, in ``odoo shell``.
+The nodes of one series share its apps database (tests/series_apps.py:
+Discuss, two-factor login, the shop and the live chat, with their users,
+products and orders) and its compiled assets.
 """
 
 import base64
 import concurrent.futures
 import hashlib
 import hmac
-import json
 import os
 import socket
 import struct
 import time
 import uuid
 
-import psycopg2
 import pytest
 
 from tests.chrome import (
@@ -39,73 +37,14 @@ from tests.chrome import (
     start_chromium,
     submit_login_form,
 )
-from tests.conftest import copy_of, require_series
+from tests.conftest import require_series
 from tests.lb import Balancer
-from tests.servers import REPO, OdooNode, drop_database
+from tests.series_apps import ALICE, BOB, DAVE, PASSWORD, PAULA, PRODUCTS, TESS, TOTP_SECRET
+from tests.servers import REPO, OdooNode
 
 pytestmark = [needs_browser, pytest.mark.timeout(600)]
 
 DONE = "done"
-MODULES = "mail,auth_totp,website_sale,website_livechat"
-# Users SETUP creates (password: login + PASSWORD); admin's is "admin".
-PASSWORD = "-Pass-4567"
-ALICE, BOB, TESS, DAVE = "alice", "bob", "tess", "dave"
-PAULA = "paula"  # a portal customer with an order
-PRODUCTS = ("Desk Lamp", "Office Chair")
-TOTP_SECRET = base64.b32encode(os.urandom(20)).decode("ascii")  # 160 bits, as Odoo makes them
-
-SETUP = """
-import json
-users = env["res.users"].with_context(no_reset_password=True)
-made = {
-    login: users.create({"name": login.capitalize(), "login": login, "password": login + %(password)r,
-                         "email": login + "@example.com"})
-    for login in %(logins)r
-}
-
-def chat(login, other):
-    Channel = env["discuss.channel" if "discuss.channel" in env else "mail.channel"].with_user(made[login])
-    # 16-18 name it channel_get (16 answers a dict), 19 _get_or_create_chat
-    get = getattr(Channel, "channel_get", None) or Channel._get_or_create_chat
-    found = get([made[other].partner_id.id])
-    return found["id"] if isinstance(found, dict) else found.id
-
-chat_id = chat("bob", "alice")
-assert chat("alice", "bob") == chat_id  # pinned on both sides: in each one's sidebar
-made["tess"].sudo().totp_secret = %(secret)r
-# OdooBot's welcome chat (at a user's first web client) would take over
-# Discuss from the chat the flow opened
-if "odoobot_state" in users._fields:
-    for user in made.values():
-        user.odoobot_state = "disabled"
-
-# The shop: two products, free (the sources here hold no payment provider
-# that installs, and a free order is confirmed without one); a portal
-# customer with a confirmed order; admin as the website's live chat operator.
-env.ref("base.main_company").country_id = env.ref("base.be")
-env.ref("base.user_admin").partner_id.email = "admin@example.com"
-Product = env["product.template"]
-published = "is_published" if "is_published" in Product._fields else "website_published"
-products = {name: Product.create({"name": name, "list_price": 0.0, "type": "consu", "sale_ok": True,
-                                  published: True}).id
-            for name in %(products)r}
-groups = "group_ids" if "group_ids" in users._fields else "groups_id"  # 19 renamed it
-portal = users.create({"name": "Paula Portal", "login": %(portal)r, "password": %(portal)r + %(password)r,
-                       "email": "paula@example.com", groups: [(6, 0, [env.ref("base.group_portal").id])]})
-lamp = Product.browse(products[%(products)r[0]]).product_variant_id
-order = env["sale.order"].create({"partner_id": portal.partner_id.id, "order_line": [
-    (0, 0, {"product_id": lamp.id, "product_uom_qty": 3})]})
-order.action_confirm()
-env.ref("im_livechat.im_livechat_channel_data").user_ids = [(4, env.ref("base.user_admin").id)]
-# the mail sent when an order is confirmed would attach a PDF, and there is no wkhtmltopdf here
-for xmlid in ("sale.mail_template_sale_confirmation", "sale.email_template_edi_sale"):
-    template = env.ref(xmlid, raise_if_not_found=False)
-    for field in ("report_template_ids", "report_template"):
-        if template and field in template._fields:
-            template[field] = False
-env.cr.commit()
-print("SETUP " + json.dumps({"chat": chat_id, "products": products, "order": order.name}))
-"""
 
 # What the page shows once it has settled, or null while it is loading:
 # the web client of 16-19 (the breadcrumb's last item, or the app's name
@@ -223,14 +162,14 @@ class Series(object):
 # The series and whether the addon is on: one site each, shared by the
 # module's flows (pytest runs every flow of one site before it builds the
 # next). Within the suite's time: every flow on 18, addon on and off; addon
-# on, every flow but the rolling restart on 19, login and Discuss on 16 and
-# 17. SERIES_BROWSER_ALL=1
+# on, every flow but the rolling restart on 19, login, Discuss and the shop
+# on 16 and 17. SERIES_BROWSER_ALL=1
 # runs every flow on every series, addon on and off (about twice as long).
 ALL = os.environ.get("SERIES_BROWSER_ALL") == "1"
 FLOWS = ("login", "discuss", "totp", "devices", "restart", "shop", "portal", "livechat")
 IN_SUITE = {
     "18.0": FLOWS,
-    "19.0": ("login", "discuss", "totp", "devices"),
+    "19.0": ("login", "discuss", "totp", "devices", "shop", "portal", "livechat"),
     "16.0": ("login", "discuss", "shop"),
     "17.0": ("login", "discuss", "shop"),
 }
@@ -244,72 +183,6 @@ SITES = [
 
 def site_id(param):
     return "%s-addon-%s" % (param[0], "on" if param[1] else "off")
-
-
-class Database(object):
-    """The flows' database and what SETUP made in it: the chat's id, the
-    products' template ids by name, the portal customer's order."""
-
-    def __init__(self, name, filestore, made):
-        self.name = name
-        self.filestore = filestore
-        self.chat = made["chat"]
-        self.products = made["products"]
-        self.order = made["order"]
-
-    def query(self, sql, *args):
-        with psycopg2.connect(dbname=self.name) as connection, connection.cursor() as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-
-
-@pytest.fixture(scope="module")
-def flows_databases(series_database, tmp_path_factory):
-    """``get(series)``: a copy of the series' ``base,web`` database with
-    MODULES installed and SETUP's records, made at its first call."""
-    made, failed = {}, {}
-
-    def get(series):
-        if series in failed:  # one attempt per run: the next sites fail at once
-            raise failed[series]
-        if series not in made:
-            try:
-                made[series] = make(series)
-            except Exception as error:
-                failed[series] = error
-                raise
-        return made[series]
-
-    def make(series):
-        base = copy_of(series_database(series))
-        made[series] = base  # dropped at the end, whatever happens next
-        node = OdooNode(
-            base.name,
-            str(tmp_path_factory.mktemp("install-" + series)),
-            {},
-            filestore=base.filestore,
-            series=series,
-            server_wide="base,web",
-        )
-        started = time.monotonic()
-        done = node.run("-i", MODULES, "--without-demo=all", "--stop-after-init", timeout=600)
-        assert done.returncode == 0, done.stdout[-5000:]
-        script = SETUP % {
-            "password": PASSWORD,
-            "logins": (ALICE, BOB, TESS, DAVE),
-            "secret": TOTP_SECRET,
-            "portal": PAULA,
-            "products": PRODUCTS,
-        }
-        output = node.shell(script, "--no-http")
-        lines = [line for line in output.splitlines() if line.startswith("SETUP ")]
-        assert lines, output[-5000:]
-        print("Odoo %s: %s and the users in %.0f s" % (series, MODULES, time.monotonic() - started))
-        return Database(base.name, base.filestore, json.loads(lines[0][len("SETUP ") :]))
-
-    yield get
-    for database in made.values():
-        drop_database(database.name)
 
 
 class Site(object):
@@ -367,12 +240,12 @@ def distinct_ports(nodes):
 
 
 @pytest.fixture(scope="module", params=SITES, ids=site_id)
-def site(request, flows_databases, redis_server, tmp_path_factory):
+def site(request, series_apps_database, redis_server, tmp_path_factory):
     """nginx over two prefork nodes (2 workers and the gevent process each)
     of one series: addon on (the private Redis), or not loaded at all."""
     series, addon = request.param
     require_series(series)
-    database = flows_databases(series)
+    database = series_apps_database(series)
     folder = tmp_path_factory.mktemp("site-%s" % site_id(request.param))
     if addon:
         env = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url}
