@@ -29,6 +29,7 @@ from tests.chrome import (
 from tests.conftest import copy_of
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
+from tests.shop import ADDRESS, SHOP_WALK
 
 pytestmark = [needs_browser, pytest.mark.timeout(600)]
 
@@ -225,28 +226,6 @@ def test_discuss_direct_message_shows_in_real_time(site, browsers):
 
 # --- eCommerce ---------------------------------------------------------------
 
-WALK = [
-    "/shop",
-    "/shop/cart",
-    "/",
-    "/contactus",
-    "/shop/product/{lamp}",
-    "/shop?search=Chair",
-    "/shop/product/{chair}",
-    "/shop/cart",
-    "/shop",
-    "/",
-]
-
-ADDRESS = {
-    "name": "Gus Guest",
-    "email": "gus@example.com",
-    "phone": "+32 2 555 01 01",
-    "street": "Rue Neuve 1",
-    "city": "Brussels",
-    "zip": "1000",
-}
-
 
 def cart_quantity(driver):
     """The cart count in the page header ('' for an empty cart)."""
@@ -296,12 +275,12 @@ def shop_flow(site, driver):
         if not add_to_cart(driver, site, ids[name]):
             return "no cart after adding %s" % name
     seen = []
-    for number, path in enumerate(WALK):
-        if site.addon and number == len(WALK) // 2:
+    for number, path in enumerate(SHOP_WALK):
+        if site.addon and number == len(SHOP_WALK) // 2:
             site.rolling_restart()
         driver.get(site.url + path.format(lamp=ids["Desk Lamp"], chair=ids["Office Chair"]))
         seen.append(cart_quantity(driver))
-    if seen != ["2"] * len(WALK):
+    if seen != ["2"] * len(SHOP_WALK):
         return "cart not kept: counts seen %s" % seen
     order, outcome = checkout_as_guest(driver, site)
     if outcome != DONE:

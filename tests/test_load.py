@@ -8,7 +8,6 @@ set the size (``make load`` runs the long version)."""
 import concurrent.futures
 import json
 import os
-import random
 import threading
 import time
 
@@ -18,7 +17,7 @@ import requests
 from session_redis.core.layout import session_key
 from tests.apps import PRODUCTS
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
-from tests.load import CART, Record, create_users, jsonrpc, percentile
+from tests.load import Record, create_users, jsonrpc, percentile, shopper, warm_up
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
@@ -49,33 +48,12 @@ def employee(site, database, login, deadline, record):
     return login, sid
 
 
-def shopper(site, product_id, deadline, record):
-    """Puts a product in the cart, then browses; the cart must stay."""
-    http = requests.Session()
-    added = jsonrpc(http, site + "/shop/cart/update_json", {"product_id": product_id, "add_qty": 1})
-    assert added.json()["result"]["cart_quantity"] == 1, added.text
-    pages = ["/shop", "/shop/cart", "/", "/shop/product/%d" % product_id]
-    while time.monotonic() < deadline:
-        page = record.timed("http", http.get, site + random.choice(pages), timeout=30)
-        found = CART.search(page.text)
-        if not found or found.group(1) != "1":
-            record.fail("shopper lost the cart on %s" % page.url)
-
-
 def ticker(node, stop):
     """A message on the TICK channel every second: what ends each poll."""
     number = 0
     while not stop.wait(1):
         number += 1
         node.json("/longpolling/send", {"channel": TICK, "message": number})
-
-
-def warm_up(nodes, product_id):
-    """Render each page once per worker first: the first render of a page
-    compiles its templates and stylesheets, which is not what is measured."""
-    for node in nodes:
-        for path in ["/", "/shop", "/shop/cart", "/shop/product/%d" % product_id, "/web/login"] * 3:
-            requests.get(node.url + path, timeout=120)
 
 
 def test_concurrent_clients_on_the_production_layout(prefork_nodes, redis_client, tmp_path, figure):
@@ -95,7 +73,7 @@ def test_concurrent_clients_on_the_production_layout(prefork_nodes, redis_client
             (PRODUCTS[0],),
         )
         [(product_id,)] = cursor.fetchall()
-    warm_up(nodes, product_id)
+    warm_up(nodes, "/shop/product/%d" % product_id)
     record = Record("http", "longpolling")
     stop = threading.Event()
     tick = threading.Thread(target=ticker, args=(nodes[1], stop))
@@ -108,7 +86,9 @@ def test_concurrent_clients_on_the_production_layout(prefork_nodes, redis_client
                 for login in logins
             ]
             shop = [
-                pool.submit(shopper, balancer.url, product_id, deadline, record)
+                pool.submit(
+                    shopper, balancer.url, product_id, "/shop/product/%d" % product_id, deadline, record
+                )
                 for _ in range(CLIENTS - employees)
             ]
             sessions = [future.result() for future in staff]

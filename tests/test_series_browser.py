@@ -41,6 +41,7 @@ from tests.conftest import require_series
 from tests.lb import Balancer
 from tests.series_apps import ALICE, BOB, DAVE, PASSWORD, PAULA, PRODUCTS, TESS, TOTP_SECRET
 from tests.servers import REPO, OdooNode
+from tests.shop import ADDRESS, SHOP_WALK
 
 pytestmark = [needs_browser, pytest.mark.timeout(600)]
 
@@ -595,30 +596,6 @@ def test_discuss_and_logins_survive_a_rolling_restart_of_every_node(site, browse
 
 
 # --- eCommerce ---
-
-# Pages an anonymous visitor walks with a full cart ({lamp}, {chair}: the
-# products' template ids), each a new document nginx may send to either node.
-SHOP_WALK = [
-    "/shop",
-    "/shop/cart",
-    "/",
-    "/contactus",
-    "/shop/product/{lamp}",
-    "/shop?search=Chair",
-    "/shop/product/{chair}",
-    "/shop/cart",
-    "/shop",
-    "/",
-]
-
-ADDRESS = {
-    "name": "Gus Guest",
-    "email": "gus@example.com",
-    "phone": "+32 2 555 01 01",
-    "street": "Rue Neuve 1",
-    "city": "Brussels",
-    "zip": "1000",
-}
 
 
 def cart_quantity(driver):

@@ -25,7 +25,7 @@ import requests
 from session_redis.core.layout import session_key
 from tests.conftest import NodeFactory
 from tests.lb import Balancer
-from tests.load import CART, Record, create_users, jsonrpc, percentile
+from tests.load import Record, create_users, jsonrpc, percentile, shopper, warm_up
 from tests.series_apps import PRODUCTS
 from tests.servers import wait_until
 from tests.test_probes import command_calls, commands_since
@@ -178,27 +178,6 @@ def churner(site, nodes, database, login, deadline, ticker, record):
     return logouts
 
 
-def shopper(site, variant_id, template_id, deadline, record):
-    """Puts a product in the cart, then browses; the cart must stay."""
-    http = requests.Session()
-    added = jsonrpc(http, site + "/shop/cart/update_json", {"product_id": variant_id, "add_qty": 1})
-    assert added.json()["result"]["cart_quantity"] == 1, added.text[:500]
-    pages = ["/shop", "/shop/cart", "/", "/shop/%d" % template_id]
-    while time.monotonic() < deadline:
-        page = record.timed("http", http.get, site + random.choice(pages), timeout=30)
-        found = CART.search(page.text)
-        if not found or found.group(1) != "1":
-            record.fail("a shopper lost the cart on %s" % page.url)
-
-
-def warm_up(nodes, template_id):
-    """Render each page once per worker first: a page's first render
-    compiles its templates, which is not what is measured."""
-    for node in nodes:
-        for path in ["/", "/shop", "/shop/cart", "/shop/%d" % template_id, "/web/login"] * 3:
-            requests.get(node.url + path, timeout=120)
-
-
 def test_employees_on_websockets_logins_and_shoppers_on_the_18_layout(
     series_apps_database, redis_server, tmp_path, figure
 ):
@@ -212,7 +191,8 @@ def test_employees_on_websockets_logins_and_shoppers_on_the_18_layout(
         shoppers = CLIENTS - employees - CHURNERS
         logins = create_users(nodes[0], nodes[0].login(), employees + CHURNERS)
         product = PRODUCTS[0]
-        warm_up(nodes, database.products[product])
+        product_page = "/shop/%d" % database.products[product]
+        warm_up(nodes, product_page)
         ticker = Ticker(database.name)
         record = Record("http", "bus")
         stop = threading.Event()
@@ -231,12 +211,7 @@ def test_employees_on_websockets_logins_and_shoppers_on_the_18_layout(
                 ]
                 shop = [
                     pool.submit(
-                        shopper,
-                        balancer.url,
-                        database.variants[product],
-                        database.products[product],
-                        deadline,
-                        record,
+                        shopper, balancer.url, database.variants[product], product_page, deadline, record
                     )
                     for _ in range(shoppers)
                 ]
