@@ -31,6 +31,7 @@ from session_redis.core.layout import activity_key, device_index_key, session_ke
 from session_redis.core.store import RedisSessionStore
 from tests.servers import REPO, free_port, launcher, wait_until
 from tests.test_store import commands
+from tests.websocket import SESSION_EXPIRED, BusClosed, BusSocket, Ticker, next_tick
 
 # The series whose ids name devices
 DEVICE_SERIES = ["18.0", "19.0"]
@@ -408,6 +409,48 @@ def test_revoking_a_device_logs_out_that_browser_only(sessions, series, series_n
     assert device_logs(kept, nodes[0], revoked_id) == [True]
     assert device_logs(kept, nodes[0], kept_id) == [False]
     assert set(devices(kept, nodes[-1], [kept_id, revoked_id])) == {kept_id}
+
+
+@pytest.mark.parametrize("addon", [True, False], ids=["addon on", "addon off"])
+def test_a_revoked_browser_loses_its_websocket_on_the_other_node(addon, series_nodes):
+    """Two prefork nodes of 18; each browser's web client holds its
+    websocket on node b; the other browser revokes it on node a. With the
+    addon, node b's websocket process closes the revoked browser's socket
+    at the next bus message, as Odoo closes a socket whose session ended,
+    and the kept one gets the message. Without it (the control: each node
+    its own files), node b never knew the session, nor that it ended: the
+    socket stays open."""
+    factory = series_nodes("18.0", workers=2)
+    nodes = [factory("a", redis=addon), factory("b", redis=addon)]
+    kept, revoked = Browser(FIREFOX).login(nodes[0]), Browser(CHROME).login(nodes[0])
+    for browser in (kept, revoked):  # a page of the web client records the device
+        assert browser.logged_in(nodes[0])
+    listed = devices(kept, nodes[0], [revoked.sid[:42]])
+    assert list(listed) == [revoked.sid[:42]]
+    version = kept.result(nodes[0], "/web/session/get_session_info")["websocket_worker_version"]
+    ticker = Ticker(nodes[0].database)
+    sockets = {}
+    try:
+        for name, browser in (("kept", kept), ("revoked", revoked)):
+            user_agent = browser.http.headers["User-Agent"]
+            url = nodes[1].longpolling_url
+            sockets[name] = BusSocket(url, browser.sid, user_agent=user_agent, version=version)
+            ticker.subscribe(sockets[name])
+        assert kept.confirmed_button(nodes[0], "res.device", "revoke", list(listed.values())) is False
+        ticker.send()
+        assert next_tick(sockets["kept"], 30) == ticker.sent
+        try:
+            outcome = "got bus message %d" % next_tick(sockets["revoked"], 30)
+        except BusClosed as closed:
+            outcome = "closed with %s" % closed.code
+    finally:
+        for bus in sockets.values():
+            bus.close()
+    print("18.0 addon %s: the revoked browser's socket on node b %s" % ("on" if addon else "off", outcome))
+    if addon:
+        assert outcome == "closed with %d" % SESSION_EXPIRED
+    else:
+        assert outcome.startswith("got bus message")
 
 
 def test_log_out_from_all_devices_keeps_only_the_current_browser(series, series_nodes, redis_client):

@@ -17,9 +17,7 @@ import random
 import socket
 import threading
 import time
-from contextlib import closing
 
-import psycopg2
 import requests
 
 from session_redis.core.layout import session_key
@@ -29,56 +27,18 @@ from tests.load import Record, create_users, jsonrpc, percentile, shopper, warm_
 from tests.series_apps import PRODUCTS
 from tests.servers import wait_until
 from tests.test_probes import command_calls, commands_since
-from tests.websocket import BusClosed, BusSocket
+from tests.websocket import SESSION_EXPIRED, TICK, BusClosed, BusSocket, Ticker
 
 SERIES = "18.0"
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
 CHURNERS = 2  # of the clients: users who log in and out again and again
-CHANNEL = "session_redis_load"  # the channel every socket subscribes to
-TICK = "session_redis/tick"  # the type of its messages
-SESSION_EXPIRED = 4001  # Odoo's close code for a socket whose session ended
-
-
-class Ticker(object):
-    """Sends bus messages to CHANNEL the way ``bus.bus._sendone`` does: a
-    row in ``bus_bus``, then ``NOTIFY imbus`` on the ``postgres`` database,
-    where each gevent process listens. Each message carries its number and
-    when it was sent."""
-
-    def __init__(self, database):
-        self.database = database
-        self.sent = 0
-
-    def last_id(self):
-        with closing(psycopg2.connect(dbname=self.database)) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT coalesce(max(id), 0) FROM bus_bus")
-            return cursor.fetchone()[0]
-
-    def send(self):
-        self.sent += 1
-        channel = [self.database, CHANNEL]
-        message = {"type": TICK, "payload": {"number": self.sent, "sent": time.time()}}
-        with closing(psycopg2.connect(dbname=self.database)) as connection:
-            with connection, connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO bus_bus (channel, message, create_date, write_date)"
-                    " VALUES (%s, %s, now() at time zone 'utc', now() at time zone 'utc')",
-                    (json.dumps(channel, separators=(",", ":")), json.dumps(message, separators=(",", ":"))),
-                )
-        with closing(psycopg2.connect(dbname="postgres")) as connection:
-            with connection, connection.cursor() as cursor:
-                cursor.execute("SELECT pg_notify('imbus', %s)", (json.dumps([channel]),))
-
-    def run(self, stop, every):
-        while not stop.wait(every):
-            self.send()
 
 
 def open_socket(site, sid, ticker):
-    """A websocket through the balancer, subscribed to CHANNEL from now on."""
+    """A websocket through the balancer, subscribed to the ticks from now on."""
     bus = BusSocket(site, sid)
-    bus.send("subscribe", {"channels": [CHANNEL], "last": ticker.last_id()})
+    ticker.subscribe(bus)
     return bus
 
 
