@@ -681,12 +681,14 @@ PORTAL_PAGES = ["/my", "/my/orders", "/my/orders/{order}", "/my/account", "/shop
 
 
 def portal_flow(site, driver):
-    """A portal customer signs in and finds their order under /my, page
-    after page, whichever node answers."""
+    """A portal customer signs in through the balancer and finds their
+    order under /my, page after page, each asked of the nodes in turn
+    (addressed directly: one host, so one cookie)."""
     [(order_id,)] = site.database.query("SELECT id FROM sale_order WHERE name = %s", site.database.order)
     log_in(driver, site.url, PAULA)
-    for path in PORTAL_PAGES:
-        driver.get(site.url + path.format(order=order_id))
+    for number, path in enumerate(PORTAL_PAGES):
+        node = site.nodes[number % len(site.nodes)]
+        driver.get(node.url + path.format(order=order_id))
         body = driver.find_element(By.TAG_NAME, "body").text
         if driver.find_elements(By.CSS_SELECTOR, "form.oe_login_form") or "Paula Portal" not in body:
             return "logged out at %s" % path
