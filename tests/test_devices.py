@@ -16,21 +16,19 @@ Three levels, each against real processes:
   Odoo's own session class, and fail-safe answers when Redis is down.
 """
 
-import base64
 import hashlib
 import json
 import os
-import re
 import subprocess
 
 import pytest
-import requests
 from werkzeug.contrib.sessions import Session
 
 from session_redis.core.layout import activity_key, device_index_key, session_key, user_index_key
-from session_redis.core.store import RedisSessionStore
 from tests.servers import REPO, free_port, launcher, wait_until
+from tests.stores import DeviceStore, new_identifier
 from tests.test_store import commands
+from tests.web_client import CHROME, FIREFOX, SAFARI, Browser, devices
 from tests.websocket import SESSION_EXPIRED, BusClosed, BusSocket, Ticker, next_tick
 
 # The series whose ids name devices
@@ -38,24 +36,8 @@ DEVICE_SERIES = ["18.0", "19.0"]
 PREFIX = "shop"
 
 
-class DeviceStore(RedisSessionStore):
-    """The store with Odoo 18's ids, and werkzeug's session class (which
-    sets ``modified`` whenever it is changed)."""
-
-    id_pattern = re.compile(r"[A-Za-z0-9_-]{84}")
-    identifier_length = 42
-    save_flag = "modified"
-
-    def generate_key(self, salt=None):
-        return base64.urlsafe_b64encode(os.urandom(63)).decode("ascii")  # 84 characters
-
-
 def device_store(client, prefix=PREFIX):
     return DeviceStore(client, Session, prefix=prefix, expiration=1000, expiration_anonymous=100)
-
-
-def new_identifier():
-    return base64.urlsafe_b64encode(os.urandom(63)).decode("ascii")[:42]
 
 
 def logged_in(store, identifier=None, uid=2, db="prod", **data):
@@ -244,97 +226,6 @@ def test_revoking_a_device_costs_the_same_few_commands_however_many_sessions_are
 
 
 # --- Odoo 18 and 19 nodes: the web client's "Revoke" and "Log out from all devices" ---
-
-FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0"
-SAFARI = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5"
-EXPIRED = "odoo.http.SessionExpiredException"
-
-
-class Browser(object):
-    """One web client: its own cookie jar and User-Agent, calling Odoo's
-    JSON routes as the web client does. Its cookie goes to every node (they
-    share the host), as behind a load balancer."""
-
-    def __init__(self, user_agent):
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = user_agent
-        self.sid = None
-
-    def call(self, node, path, params=None):
-        """The JSON-RPC body Odoo answers."""
-        response = self.http.post(
-            node.url + path, json={"jsonrpc": "2.0", "method": "call", "params": params or {}}, timeout=60
-        )
-        assert response.status_code == 200, (path, response.status_code, response.text[:500])
-        return response.json()
-
-    def result(self, node, path, params=None):
-        body = self.call(node, path, params)
-        assert "error" not in body, (path, body["error"])
-        return body["result"]
-
-    def login(self, node):
-        result = self.result(
-            node, "/web/session/authenticate", {"db": node.database, "login": "admin", "password": "admin"}
-        )
-        assert result["uid"] == 2, result
-        self.sid = self.http.cookies["session_id"]
-        return self
-
-    def logged_in(self, node, sid=None):
-        """Does ``node`` take this browser's session (or the cookie ``sid``)?
-        An ``auth="user"`` route: on Odoo 18, the one that records the device."""
-        cookies = {"session_id": sid} if sid else None
-        response = self.http.post(
-            node.url + "/web/session/get_session_info",
-            json={"jsonrpc": "2.0", "method": "call", "params": {}},
-            cookies=cookies,
-            timeout=60,
-        )
-        body = response.json()
-        if "error" in body:
-            assert body["error"]["data"]["name"] == EXPIRED, body
-            return False
-        return body["result"]["uid"] == 2
-
-    def call_kw(self, node, model, method, args, kwargs=None):
-        params = {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}
-        return self.result(node, "/web/dataset/call_kw/%s/%s" % (model, method), params)
-
-    def button(self, node, model, method, ids, context=None):
-        """A ``type="object"`` button, as the web client calls it."""
-        kwargs = {"context": context} if context else {}
-        params = {"model": model, "method": method, "args": [ids], "kwargs": kwargs}
-        return self.result(node, "/web/dataset/call_button/%s/%s" % (model, method), params)
-
-    def confirmed_button(self, node, model, method, ids, password="admin"):
-        """A button behind ``@check_identity``: Odoo answers with its
-        password wizard; the user types the password into the wizard's form
-        (saved with ``web_save``) and presses "Confirm Password", which runs
-        the button's method (Odoo 19 reads the password from the context the
-        wizard's button sends, 18 from the saved form: both are sent).
-        Returns what that method returned."""
-        action = self.button(node, model, method, ids)
-        assert action["res_model"] == "res.users.identitycheck", action
-        wizard = action["res_id"]
-        typed = [[wizard], {"password": password}]
-        self.call_kw(node, "res.users.identitycheck", "web_save", typed, {"specification": {}})
-        return self.button(node, "res.users.identitycheck", "run_check", [wizard], {"password": password})
-
-
-def devices(browser, node, identifiers):
-    """``{identifier: res.device id}`` of the devices Odoo lists for them."""
-    rows = browser.call_kw(
-        node,
-        "res.device",
-        "search_read",
-        [[["session_identifier", "in", sorted(identifiers)]]],
-        {"fields": ["session_identifier", "browser"]},
-    )
-    found = {row["session_identifier"]: row["id"] for row in rows}
-    assert len(found) == len(rows), rows
-    return found
 
 
 def device_logs(browser, node, identifier):

@@ -16,7 +16,7 @@ from werkzeug.contrib.sessions import Session
 from session_redis.core import jobs
 from session_redis.core.layout import activity_key, device_index_key, session_key, user_index_key
 from session_redis.core.store import LOGIN_INFO, short_hash, short_id
-from tests.test_devices import DeviceStore, new_identifier
+from tests.stores import DeviceStore, new_identifier
 
 PREFIX = "shop"
 DB = "prod"

@@ -69,6 +69,12 @@ class LazyCluster(object):
         return getattr(self._client, name)
 
 
+def is_cluster(client):
+    """Does ``client`` spread keys over a Cluster's slots (so that no
+    pipeline of several keys runs at once)?"""
+    return isinstance(client, (LazyCluster, RedisCluster))
+
+
 def _tls_options(settings, from_url):
     """TLS keyword arguments; a ``rediss://`` URL sets the connection class
     itself, ``ODOO_SESSION_REDIS_SSL`` upgrades anything else."""

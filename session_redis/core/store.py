@@ -42,7 +42,7 @@ from redis.exceptions import ResponseError
 from werkzeug.exceptions import ServiceUnavailable
 
 from .batches import BATCH, batches
-from .client import REDIS_ERRORS, error_text
+from .client import REDIS_ERRORS, error_text, is_cluster
 from .codec import CorruptData, decode_session, encode_session
 from .layout import (
     HASHED_ID,
@@ -67,16 +67,27 @@ _logger = logging.getLogger(__name__)
 # "$", which also accepts a trailing newline: ids are always fullmatched).
 HEX_ID = re.compile(r"[a-f0-9]{40}")
 SCAN_BATCH = 1000
+# How often ending the sessions an index lists reads it again (see
+# RedisSessionStore._end_listed): one more than a race needs.
+MAX_END_ROUNDS = 3
 # What a session key holding another Redis type reads as: no JSON session.
 NOT_A_STRING = b"<a Redis value that is not a string>"
 
 # What get() saw, kept on the session for save(): the sid, the JSON body
 # read (without the times), the session's creation and last touch (Unix
-# seconds), whether it came from another key than the one it is written
-# under (see RedisSessionStore.keys), its owner: ``(db, uid)`` of a
-# logged-in session, else None, and until when its indexes live at least
-# (Unix seconds; 0: unknown).
-Loaded = collections.namedtuple("Loaded", "sid body created touched moved owner indexed")
+# seconds), the key it was read from when that is another key than the one
+# it is written under (see RedisSessionStore.keys; None: its own), its
+# owner: ``(db, uid)`` of a logged-in session, else None, and until when
+# its indexes live at least (Unix seconds; 0: unknown).
+Loaded = collections.namedtuple("Loaded", "sid body created touched source owner indexed")
+
+# Odoo 19's soft rotation: the id a session had before it took a new one,
+# what that id keeps for its grace period (pointing at the new one), and
+# what its request read (see RedisSessionStore.predecessor).
+Predecessor = collections.namedtuple("Predecessor", "sid data loaded")
+
+# One key a write sets: ``SET key raw EX ttl [XX | NX]``.
+Put = collections.namedtuple("Put", "key raw ttl condition")
 
 # A user's session as the per-user index lists it: its entry (the id, or its
 # hash), Unix times, seconds left.
@@ -339,7 +350,7 @@ class RedisSessionStore(object):
         if not self.is_valid_key(sid):
             self.metrics.load("refused")
             return self.new()
-        raw, moved = self._read(sid)
+        raw, source = self._read(sid)
         if raw is None:
             self.metrics.load("miss")
             return self.new() if self.renew_missing else self.session_class({}, sid, True)
@@ -371,12 +382,13 @@ class RedisSessionStore(object):
             self.metrics.load("refused")
             return self.new()
         session = self.session_class(self.unsealed(data, sid), sid, False)
-        _remember(session, Loaded(sid, body_of(raw), created or now, touched, moved, owner_of(data), indexed))
+        owner = owner_of(data)
+        _remember(session, Loaded(sid, body_of(raw), created or now, touched, source, owner, indexed))
         # The save flag makes Odoo call save(), which rewrites the session. A
         # value without times (the older module's) is rewritten at once, so
         # that its lifetime is counted from now on rather than from every
         # read; one read from another key than its own is moved at once.
-        if not created or moved or self._touch_due(touched, now, ttl):
+        if not created or source or self._touch_due(touched, now, ttl):
             setattr(session, self.save_flag, True)
         self.metrics.load("hit")
         return session
@@ -398,7 +410,12 @@ class RedisSessionStore(object):
         is not a dict hands over the dict behind it)."""
         return session
 
-    def save(self, session):
+    def save(self, session, predecessor=None):
+        """Write ``session`` if it changed or its touch is due, never
+        bringing back one that ended since its request read it (see
+        :meth:`_write`). With a :class:`Predecessor` (Odoo 19's soft
+        rotation, see :meth:`predecessor`), its previous id is written too,
+        and neither is written if that previous id's session ended."""
         loaded = _loaded(session)  # its id was checked when it was loaded
         if not loaded and not self.is_valid_key(session.sid):
             # Odoo 16+ puts the cookie's id back on the session it gets,
@@ -420,7 +437,7 @@ class RedisSessionStore(object):
         body = encode_session(self.sealed(data, session.sid))
         if (
             loaded
-            and not loaded.moved
+            and not loaded.source
             and body == loaded.body
             and not self._touch_due(loaded.touched, now, expiration)
         ):
@@ -439,7 +456,8 @@ class RedisSessionStore(object):
             )
             self.metrics.oversize()
             return
-        if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded, index)):
+        before = predecessor and self._predecessor_put(predecessor, now)
+        if not self._call("save", lambda: self._write(session.sid, raw, ttl, owner, loaded, index, before)):
             _logger.info("session %s ended while its request ran: not saved again", short_hash(session.sid))
             self.metrics.save("ended")
             return
@@ -454,13 +472,30 @@ class RedisSessionStore(object):
         the previous id alive for a while after a soft rotation) end with it."""
         loaded = _loaded(session)
         owner = loaded.owner if loaded else owner_of(session)
-        older, indexes = [], []
         if owner and self.identifier_length:
-            older = self._call("delete", lambda: self._same_device(session.sid))
-            if older:  # every session the device indexes list ends: so do they
-                indexes = self.device_index_keys(session.sid[: self.identifier_length])
-        self._end([(session.sid, owner)] + [(entry, owner) for entry in older], extra_keys=indexes)
+            listing = self._device_listing([session.sid[: self.identifier_length]], owner)
+            self._call("delete", lambda: self._end_listed(listing, first=[(session.sid, owner)]))
+            self.metrics.delete()
+        else:
+            self._end([(session.sid, owner)])
         self.forget(session)
+
+    def predecessor(self, session, data):
+        """What :meth:`save` needs to write ``session``'s current id as the
+        predecessor of the id it is about to take (Odoo 19's soft
+        rotation), keeping ``data``: call it before changing the id."""
+        return Predecessor(session.sid, data, _loaded(session))
+
+    def _predecessor_put(self, predecessor, now):
+        """``(sid, put, source)``: how :meth:`_write` writes a predecessor's
+        id, proved like any save of what its request read."""
+        sid, data, loaded = predecessor
+        created = loaded.created if loaded else now
+        indexed = loaded.indexed if loaded and loaded.owner else 0
+        raw = encode_with_times(self.sealed(data, sid), created, now, indexed)
+        source = loaded.source if loaded else None
+        condition = "NX" if source else "XX" if loaded else None
+        return sid, Put(self.key(sid), raw, self._ttl(data), condition), source
 
     def forget(self, session):
         """Let the next save of ``session`` write it whatever Redis holds:
@@ -523,22 +558,33 @@ class RedisSessionStore(object):
             members.extend((identifier, entry) for entry in sorted(entries))
         return members
 
-    def _same_device(self, sid):
-        """The other sessions the device indexes list for ``sid``'s device."""
-        members = self.identifier_members([sid[: self.identifier_length]])
-        return [entry for _identifier, entry in members if entry and not self.same_session(entry, sid)]
+    def _device_listing(self, identifiers, owner=None):
+        """What the device indexes of ``identifiers`` list, for
+        :meth:`_end_listed`: their sessions' owner is ``owner`` if known."""
 
-    def end_identifiers(self, identifiers):
-        """End every session of these device identifiers and drop their
-        indexes; return how many sessions were stored. Invalid identifiers
-        end nothing. Three round trips."""
-        members = self.identifier_members(identifiers)
-        entries = [entry for _identifier, entry in members if entry]
-        sessions = [(entry, data and owner_of(data)) for entry, data in zip(entries, self._live(entries))]
-        index_keys = [
-            key for identifier, entry in members if not entry for key in self.device_index_keys(identifier)
-        ]
-        return self._end(sessions, action=None, extra_keys=index_keys)
+        def listing():
+            return [
+                (self.device_index_keys(identifier), entry, owner)
+                for identifier, entry in self.identifier_members(identifiers)
+                if entry
+            ]
+
+        return listing
+
+    def end_identifiers(self, identifiers, keep=None):
+        """End every session of these device identifiers but ``keep`` (a
+        session id), emptying their indexes; return how many sessions were
+        stored. Invalid identifiers end nothing. Four or five round trips.
+        Without ``keep``, the indexes are deleted last, whatever they hold
+        (something else than a set included): once the sessions they
+        listed ended, a session written later is refused (see
+        :meth:`_write`)."""
+        count = self._end_listed(self._device_listing(identifiers), keep=keep)
+        valid = [item for item in identifiers if self.is_identifier(item)]
+        indexes = [key for identifier in valid for key in self.device_index_keys(identifier)]
+        if indexes and not keep:
+            self.redis.delete(*indexes)  # split by slot on a Cluster
+        return count
 
     def missing_identifiers(self, identifiers):
         """The valid identifiers none of whose sessions can be loaded: two
@@ -701,8 +747,37 @@ class RedisSessionStore(object):
         """End every session of user ``uid`` in ``db`` but ``keep`` (a
         session id); return how many were stored. Two round trips."""
         index = self.index_key(db, uid)
-        doomed = [entry for entry in self._members(index) if not (keep and self.same_session(entry, keep))]
-        return self._end([(entry, (db, uid)) for entry in doomed], action=None)
+
+        def listing():
+            return [([index], entry, (db, uid)) for entry in self._members(index)]
+
+        return self._end_listed(listing, keep=keep)
+
+    def _end_listed(self, listing, keep=None, first=()):
+        """End the sessions ``first`` (``(entry, owner)`` pairs) and every
+        session the indexes read by ``listing()`` list (``(index keys,
+        entry, owner or None)``), but ``keep`` (a session id); return how
+        many were stored. The indexes are read again after each round until
+        they list nothing new: a request that wrote a session before its
+        proof failed (see :meth:`_write`), a soft rotation's new id, had
+        indexed it by then."""
+        seen, count, sessions = set(), 0, list(first)
+        for _round in range(MAX_END_ROUNDS):
+            listed = [
+                (indexes, entry, owner)
+                for indexes, entry, owner in listing()
+                if entry not in seen and not (keep and self.same_session(entry, keep))
+            ]
+            unknown = [entry for _indexes, entry, owner in listed if owner is None]
+            owners = {entry: data and owner_of(data) for entry, data in zip(unknown, self._live(unknown))}
+            sessions += [(entry, owner or owners[entry]) for _indexes, entry, owner in listed]
+            drops = [(index, entry) for indexes, entry, _owner in listed for index in indexes]
+            if not sessions and not drops:
+                break
+            count += self._end(sessions, action=None, drops=drops)
+            seen.update(entry for entry, _owner in sessions)
+            sessions = []
+        return count
 
     def rebuild_index(self, batch=BATCH, progress=None):
         """Register every logged-in session of this prefix in its indexes
@@ -797,7 +872,7 @@ class RedisSessionStore(object):
         the save is a single ``SET``."""
         if not owner:
             return False
-        if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.moved):
+        if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.source):
             return True
         return now + ttl > loaded.indexed or self.expire_options is False
 
@@ -815,35 +890,41 @@ class RedisSessionStore(object):
                 self.expire_options = False
         return self.expire_options
 
-    def _write(self, sid, raw, ttl, owner, loaded, index):
-        """Store a session in one round trip; return whether it was written.
-        One ``SET ... EX`` (redis-py's set() would parse options first),
-        with, where ``index``, its index entries (see :meth:`_index`) in
-        the same pipeline.
+    def _write(self, sid, raw, ttl, owner, loaded, index, before=None):
+        """Store a session; return whether it was written. The one write
+        path: every save, move and rotation goes through it, and none brings
+        back a session that ended since its request read it (a logout, a
+        revocation, a new password, on any node). Each write is proved by
+        the key its session was read from:
 
-        A session read from its key is written back only if the key is still
-        there (``SET ... XX``): a request that loaded it before it ended (a
-        logout, a revocation, a new password, on any node) must not bring it
-        back, logged in, when it finishes. Index entries queued in the same
-        round trip are then taken back in a second one.
+        - read from its own key: ``SET ... XX``, one command (the common case);
+        - read from another of its keys (hashing switched on since, the
+          older module's key): ``SET ... NX`` under its own key, then the
+          key it was read from is deleted; if that one was gone already, the
+          session ended meanwhile and what was written is ended again (a
+          concurrent request that moved it first makes the ``NX`` fail:
+          this one then writes with ``XX``);
+        - a new id (a login): written as is;
+        - ``before`` (:meth:`_predecessor_put`, Odoo 19's soft rotation):
+          the new id is written and indexed first, then its predecessor is
+          written as above; if the predecessor ended, so does the new id.
 
-        A session read from another of its keys (see :meth:`keys`) moves:
-        those keys, its activity record under them and its index entries
-        in the other form go in the same round trip."""
+        Ending sessions deletes all their keys at once, then reads their
+        indexes again (:meth:`_end_listed`): what a request wrote (and
+        indexed) before its proof failed to fail is found there.
+
+        Index entries (see :meth:`_index`) go in the same round trip as the
+        first ``SET``; the per-user limit applies once the write is proved."""
+        source = loaded.source if loaded else None
         previous = loaded.owner if loaded else None
-        moved = loaded is not None and loaded.moved
         leaves = previous is not None and previous != owner
         limit = self.max_sessions_per_user if index and previous != owner else None
-        command = ["SET", self.key(sid), raw, "EX", ttl] + (["XX"] if loaded and not moved else [])
-        if not (index or leaves or moved):
-            return self.redis.execute_command(*command) is not None
+        put = Put(self.key(sid), raw, ttl, "NX" if source else "XX" if loaded else None)
+        if not (index or leaves or source or before):
+            return self._set(self.redis, put) is not None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.execute_command(*command)
-        if moved:  # a DEL each: a Cluster spreads them over slots
-            other_activity = activity_key(sid if self.hash_ids else hashed_id(sid), self.prefix)
-            for key in self.keys(sid)[1:] + [other_activity]:
-                pipe.delete(key)
-        if leaves or (moved and previous):  # what stays is added again below
+        self._set(pipe, put)
+        if leaves or (source and previous):  # what stays is added again below
             for key, members in _grouped(self._index_entries(sid, previous, every_form=True)):
                 pipe.srem(key, *members)
         if index:
@@ -855,13 +936,47 @@ class RedisSessionStore(object):
             raise results[0]
         if index and any(isinstance(result, ResponseError) for result in results[1:]):
             self._repair_indexes(sid, owner, ttl)
-        elif limit and results[0] is not None and results[-1] > limit:
+        written = self._proved(sid, put, source, results[0] is not None)
+        if written and before:
+            before_sid, before_put, before_source = before
+            written = self._proved(before_sid, before_put, before_source, self._set(self.redis, before_put))
+        if not written:
+            self._end([(sid, owner)], action=None)  # what was just written, its index entries
+            return False
+        if limit and results[-1] > limit:
             self._keep_newest(owner, sid, limit)
-        if results[0] is not None:
+        return True
+
+    def _proved(self, sid, put, source, done):
+        """Was the write ``put`` of session ``sid`` (``done``: its ``SET``
+        answered OK) a write of a live session? Read from its own key, the
+        ``XX`` answers that. Read from ``source``, another of its keys: the
+        ``NX`` wrote it (else a concurrent request moved it: written again
+        with ``XX``), and deleting ``source`` proves it, with the session's
+        other keys; if ``source`` was gone, what was written is ended."""
+        if not source:
+            return bool(done)
+        if not done:
+            return self._set(self.redis, put._replace(condition="XX")) is not None
+        other_activity = activity_key(sid if self.hash_ids else hashed_id(sid), self.prefix)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(source)  # a DEL each: a Cluster spreads them over slots
+        for key in self.keys(sid)[1:] + [other_activity]:
+            if key != source:
+                pipe.delete(key)
+        if pipe.execute()[0]:
             return True
-        if index:
-            self._end([(sid, owner)], action=None)  # the entries just added
+        self._end([(sid, None)], action=None)
         return False
+
+    @staticmethod
+    def _set(client, put):
+        """``SET key raw EX ttl [XX|NX]`` on ``client`` (a pipeline queues
+        it); one command, without redis-py's option parsing."""
+        command = ["SET", put.key, put.raw, "EX", put.ttl]
+        if put.condition:
+            command.append(put.condition)
+        return client.execute_command(*command)
 
     def _keep_newest(self, owner, sid, limit):
         """A login made user ``owner`` hold more than ``limit`` sessions: end
@@ -902,20 +1017,30 @@ class RedisSessionStore(object):
         push."""
         return 2 * max(ttl, self.logged_in_expiration())
 
-    def _end(self, sessions, action="delete", extra_keys=()):
+    def _end(self, sessions, action="delete", drops=()):
         """Delete every key of each ``(entry, owner)`` (its activity records
-        too), its index entries and ``extra_keys``; return the number of
-        sessions that had a key. ``action`` names the request step for the
-        503 guard (None: an operator job, whose caller reports Redis errors
-        itself)."""
-        if not sessions and not extra_keys:
+        too) and its index entries, and remove the ``(index, member)`` pairs
+        ``drops``; return the number of sessions that had a key. ``action``
+        names the request step for the 503 guard (None: an operator job,
+        whose caller reports Redis errors itself).
+
+        The keys go at once (one ``DEL``, or ``MULTI``): a request moving
+        the session from one of its keys to another (see :meth:`_write`)
+        sees either all or none of them gone. A Cluster deletes them slot by
+        slot: they are deleted a second time once the first round is done,
+        which catches a key such a move wrote in between."""
+        if not sessions and not drops:
             return 0
+        clustered = is_cluster(self.redis)
 
         def delete():
-            if len(sessions) == 1 and not sessions[0][1] and not extra_keys:
-                entry = sessions[0][0]  # one DEL (split by slot on a Cluster)
-                return [self.redis.delete(*self.keys(entry) + self._activity_keys(entry))]
-            pipe = self.redis.pipeline(transaction=False)
+            if len(sessions) == 1 and not sessions[0][1] and not drops:
+                keys = self.keys(sessions[0][0]) + self._activity_keys(sessions[0][0])
+                counts = [self.redis.delete(*keys)]
+                if clustered:
+                    self.redis.delete(*keys)
+                return counts
+            pipe = self.redis.pipeline(transaction=not clustered)
             widths = []
             for entry, _owner in sessions:
                 keys = self.keys(entry)
@@ -928,10 +1053,8 @@ class RedisSessionStore(object):
                     pipe.delete(key)
                 if owner:
                     entries.extend(self._index_entries(entry, owner, every_form=True))
-            for key, members in _grouped(entries):
+            for key, members in _grouped(entries + list(drops)):
                 pipe.srem(key, *members)
-            for key in extra_keys:
-                pipe.delete(key)
             deleted = pipe.execute(raise_on_error=False)
             counts = deleted[: sum(widths)]
             failed = next((result for result in counts if isinstance(result, Exception)), None)
@@ -940,6 +1063,12 @@ class RedisSessionStore(object):
             if any(isinstance(result, Exception) for result in deleted[len(counts) :]):
                 # an index that is not a set: the sessions are gone all the same
                 _logger.warning("session index entries not removed: an index key is not a set")
+            if clustered:
+                again = self.redis.pipeline(transaction=False)
+                for entry, _owner in sessions:
+                    for key in self.keys(entry):
+                        again.delete(key)
+                again.execute()
             return [sum(row) for row in _split(counts, widths)]
 
         if not action:
@@ -960,18 +1089,18 @@ class RedisSessionStore(object):
         return live
 
     def _read(self, sid):
-        """``(raw bytes or None, from another key than its own?)``: its own
-        key first, the others only when it is missing. A key that is not a
-        string reads as unreadable bytes (see :meth:`get`), not as Redis
-        failing."""
+        """``(raw bytes or None, the key read if not its own, else None)``:
+        its own key first, the others only when it is missing. A key that
+        is not a string reads as unreadable bytes (see :meth:`get`), not as
+        Redis failing."""
         raw = self._call("load", lambda: self._get(self.key(sid)))
         if raw is not None:
-            return raw, False
+            return raw, None
         for key in self._fallback_keys(sid):
             raw = self._call("load", functools.partial(self._get, key))
             if raw is not None:
-                return raw, True
-        return None, False
+                return raw, key
+        return None, None
 
     def _fallback_keys(self, sid):
         """Where a lookup of ``sid`` looks when its own key is missing: with

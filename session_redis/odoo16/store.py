@@ -86,7 +86,9 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         the old id stays usable for Odoo's ``SESSION_DELETION_TIMER``, as a
         session pointing at the new one (``next_sid``) whose key expires
         then; the new session carries ``gc_previous_sessions`` until
-        :meth:`delete_old_sessions` ends the old ones."""
+        :meth:`delete_old_sessions` ends the old ones. Both are written in
+        one save that writes neither if the old id ended meanwhile."""
+        predecessor = None
         if soft:
             identifier = session.sid[: self.identifier_length]
             recent = self.get(session.sid)
@@ -94,13 +96,11 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
                 session.sid = recent["next_sid"]
                 return
             next_sid = identifier + self.generate_key()[self.identifier_length :]
-            session["next_sid"] = next_sid
-            session["deletion_time"] = time.time() + http.SESSION_DELETION_TIMER
-            self.save(session)
+            deletion_time = time.time() + http.SESSION_DELETION_TIMER
+            old = dict(self.contents(session), next_sid=next_sid, deletion_time=deletion_time)
+            predecessor = self.predecessor(session, old)
             session["gc_previous_sessions"] = True
             session.sid = next_sid
-            del session["deletion_time"]
-            del session["next_sid"]
         else:
             self.delete(session)
             session.sid = self.generate_key()
@@ -109,7 +109,7 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         session.should_rotate = False
         if ROTATION_RESETS_CREATE_TIME:
             session["create_time"] = time.time()
-        self.save(session)
+        self.save(session, predecessor)
 
     def sealed(self, data, sid):
         """With hashing, the new id a soft rotation leaves in the old
@@ -144,9 +144,9 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             "gc_previous_sessions" in session
             and session["create_time"] + http.SESSION_DELETION_TIMER < time.time()
         ):
-            self.delete_from_identifiers([session.sid[: self.identifier_length]])
+            identifier = session.sid[: self.identifier_length]
+            self._call("delete", lambda: self.end_identifiers([identifier], keep=session.sid))
             del session["gc_previous_sessions"]
-            self.forget(session)  # ended above with the others, on purpose: written again
             self.save(session)
 
     def _ttl(self, data):
