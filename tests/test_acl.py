@@ -96,15 +96,21 @@ def test_the_readme_user_runs_every_feature(nodes, acl_redis, tmp_path):
         assert "NOPERM" not in node.log() and "Redis unavailable" not in node.log()
 
 
-def test_the_readme_user_reaches_nothing_else(acl_redis):
+@pytest.mark.parametrize("site", ["intranet", PREFIX + "-eu", PREFIX + "_eu", PREFIX + ".eu"])
+def test_the_readme_user_reaches_nothing_else(acl_redis, site):
+    """Another site's keys, its prefix starting like this one's included
+    (a prefix with ':' is refused: ``shop:eu``'s keys would match)."""
     admin = acl_redis.client()
-    theirs = session_key("ab" * 20, "intranet")  # another site's session
+    theirs = session_key("ab" * 20, site)  # another site's session
+    their_index = user_index_key("prod", 2, site)
     admin.set(theirs, b'{"uid": 2}')
+    admin.sadd(their_index, "ab" * 20)
     client = Redis(host="127.0.0.1", port=acl_redis.port, username=USER, password=PASSWORD)
     assert client.set(session_key("cd" * 20, PREFIX), b"{}")
     for refused in (
         lambda: client.get(theirs),
         lambda: client.delete(theirs),
+        lambda: client.smembers(their_index),
         lambda: client.get("anything:else"),
         lambda: client.flushall(),
         lambda: client.keys("*"),

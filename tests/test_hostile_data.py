@@ -61,7 +61,9 @@ def test_a_logout_works_when_the_index_is_not_a_set(redis_client):
     assert redis_client.exists(store.key(session.sid)) == 0
 
 
-def test_entries_that_are_no_session_ids_are_dropped_and_never_become_keys(redis_client, caplog):
+def test_entries_that_are_no_session_ids_are_never_listed_never_become_keys_and_are_repaired_away(
+    redis_client, caplog
+):
     store = store_on(redis_client)
     mine, kept = logged_in(store), logged_in(store)
     other = logged_in(store, uid=8)
@@ -73,11 +75,14 @@ def test_entries_that_are_no_session_ids_are_dropped_and_never_become_keys(redis
         store.key(bad_meta), '{"uid": 2, "db": "prod", "_session_redis": {"created": "x"}}', ex=100
     )
     redis_client.sadd(index, bad_meta)
-    with caplog.at_level(logging.WARNING):
-        listed = store.user_sessions(DB, 2)
+    listed = store.user_sessions(DB, 2)
     assert sorted(row.entry for row in listed) == sorted([mine.sid, kept.sid])
+    assert redis_client.scard(index) == 6, "a listing writes nothing"
+    with caplog.at_level(logging.WARNING):
+        store.rebuild_index()  # the command that says it repairs
     assert "3 entries that are no session ids removed" in caplog.text
-    assert store.end_user_sessions(DB, 2, keep=kept.sid) == 1
+    assert redis_client.scard(index) == 3
+    assert store.end_user_sessions(DB, 2, keep=kept.sid) == 2  # mine, and the unreadable one's key
     assert redis_client.smembers(store.index_key(DB, 8)) == {other.sid.encode()}  # untouched
     assert not store.get(other.sid).new and not store.get(kept.sid).new
 

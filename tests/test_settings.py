@@ -360,8 +360,19 @@ def test_the_metrics_token_is_a_secret():
     assert masked("metrics_token", "scrape-me") == "***"
 
 
-def test_a_prefix_starting_with_a_colon_is_refused():
-    # "session::shop:<sid>" is where the older module kept prefix "shop"'s sessions
-    message = error_of(PREFIX=":shop")
-    assert "ODOO_SESSION_REDIS_PREFIX=':shop'" in message and "'shop'" in message
-    assert settings(PREFIX="shop:eu").prefix == "shop:eu"
+@pytest.mark.parametrize("prefix", [":shop", "shop:eu", "shop*", "a b", "shop[1]", "x" * 65])
+def test_a_prefix_that_could_reach_another_sites_keys_is_refused(prefix):
+    # "session::shop:<sid>" is where the older module kept prefix "shop"'s
+    # sessions; "shop:eu"'s keys match the ACL pattern of site "shop"
+    message = error_of(PREFIX=prefix)
+    assert "ODOO_SESSION_REDIS_PREFIX=%r" % prefix in message and "letters, digits" in message
+
+
+@pytest.mark.parametrize("prefix", ["user", "device"])
+def test_the_names_of_the_index_keys_are_no_prefix(prefix):
+    assert "index keys" in error_of(PREFIX=prefix)
+
+
+def test_a_prefix_of_letters_digits_and_dashes_is_taken():
+    assert settings(PREFIX=" shop-eu_2.b ").prefix == "shop-eu_2.b"
+    assert settings(PREFIX="").prefix == ""

@@ -33,6 +33,9 @@ _META_BYTES = META.encode("ascii")
 
 
 HASHED_ID = re.compile(r"[0-9a-f]{64}")
+# A session id of any Odoo series: 40 hexadecimal characters (11 to 17) or
+# 84 url-safe base64 ones (18 and later).
+ANY_SESSION_ID = re.compile(r"[0-9a-f]{40}|[A-Za-z0-9_-]{84}")
 
 
 def hashed_id(text):
@@ -70,6 +73,13 @@ def user_index_key(db, uid, prefix=""):
 def device_index_key(identifier, prefix=""):
     """The set of the ids of the sessions of one device identifier."""
     return "%sdevice:%s" % (_namespace(prefix), identifier)
+
+
+def index_patterns(prefix=""):
+    """SCAN patterns of every user and device index key of ``prefix`` (with
+    no prefix, they also match prefixed sites' keys whose prefix is
+    ``user`` or ``device``: prefixes never take those names)."""
+    return [glob_escape(_namespace(prefix)) + "user:*", glob_escape(_namespace(prefix)) + "device:*"]
 
 
 def with_times(body, created, touched, indexed=0):

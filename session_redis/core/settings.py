@@ -131,15 +131,27 @@ def parse_text(text):
     return text.strip() or None
 
 
+# A prefix names one site's keys: ``session:<prefix>:...``. Letters, digits,
+# ``-``, ``_`` and ``.`` only, so that the ACL pattern of one site
+# (``~session:shop:*``) matches no other site's keys (a ``:`` would let
+# ``shop`` reach ``shop:eu``); ``user`` and ``device`` name the index keys
+# of a site without prefix.
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+RESERVED_PREFIXES = ("user", "device")
+
+
 def parse_prefix(text):
-    """A namespace for the keys. One starting with ``:`` would name another
-    site's keys: ``session::shop:<sid>`` is where the older module kept the
-    sessions of prefix ``shop``."""
+    """A namespace for one site's keys (see :data:`PREFIX_PATTERN`)."""
     prefix = text.strip()
-    if prefix.startswith(":"):
+    if not prefix:
+        return prefix
+    if not PREFIX_PATTERN.fullmatch(prefix):
         raise ValueError(
-            "a prefix may not start with ':' (it would reach the sessions of prefix %r)" % prefix[1:]
+            "a prefix is 1 to 64 letters, digits, '-', '_' or '.': with ':' or a pattern character, "
+            "one site's keys would match another site's ACL pattern"
         )
+    if prefix in RESERVED_PREFIXES:
+        raise ValueError("%r names the index keys of a site without prefix: choose another" % prefix)
     return prefix
 
 

@@ -45,6 +45,7 @@ from .batches import BATCH, batches
 from .client import REDIS_ERRORS, error_text, is_cluster
 from .codec import CorruptData, decode_session, encode_session
 from .layout import (
+    ANY_SESSION_ID,
     HASHED_ID,
     META,
     activity_key,
@@ -52,6 +53,7 @@ from .layout import (
     device_index_key,
     glob_escape,
     hashed_id,
+    index_patterns,
     legacy_session_key,
     session_key,
     times_of,
@@ -88,6 +90,10 @@ Predecessor = collections.namedtuple("Predecessor", "sid data loaded")
 
 # One key a write sets: ``SET key raw EX ttl [XX | NX]``.
 Put = collections.namedtuple("Put", "key raw ttl condition")
+
+# What an index lists: this store's entries (ids or hashes), ids of another
+# Odoo series sharing the keyspace, and members that are no id at all (bytes).
+IndexEntries = collections.namedtuple("IndexEntries", "ours foreign junk")
 
 # A user's session as the per-user index lists it: its entry (the id, or its
 # hash), Unix times, seconds left.
@@ -724,23 +730,20 @@ class RedisSessionStore(object):
 
     def user_sessions(self, db, uid):
         """The live sessions of user ``uid`` in ``db``, oldest first, as
-        :class:`UserSession`; index entries whose session ended are dropped."""
+        :class:`UserSession`; index entries whose session ended are left
+        out (and left: a listing writes nothing)."""
         index = self.index_key(db, uid)
         entries = sorted(self._members(index))
         keys = [self.keys(entry) for entry in entries]
         rows = self.values([key for some in keys for key in some], ttl=True)
-        found, ended = [], []
+        found = []
         for entry, row in zip(entries, _split(rows, [len(some) for some in keys])):
             # its own key, else another (until its next save moves it)
             raw, ttl = next((value for value in row if value[0] is not None), (None, -2))
             item = decoded(raw)
-            if item is None or owner_of(item[0]) != (db, uid):
-                ended.append(entry)
-                continue
-            data, created, touched = item
-            found.append(UserSession(entry, created, touched, ttl, data.get(LOGIN_INFO) or {}))
-        if ended:
-            self.redis.srem(index, *ended)
+            if item is not None and owner_of(item[0]) == (db, uid):
+                data, created, touched = item
+                found.append(UserSession(entry, created, touched, ttl, data.get(LOGIN_INFO) or {}))
         return sorted(found, key=lambda session: (session.created, session.entry))
 
     def end_user_sessions(self, db, uid, keep=None):
@@ -782,36 +785,56 @@ class RedisSessionStore(object):
     def rebuild_index(self, batch=BATCH, progress=None):
         """Register every logged-in session of this prefix in its indexes
         (sessions written before the indexes existed, or by the older
-        module); return ``(sessions indexed, users)``."""
+        module), and repair the indexes: one that is not a set is deleted,
+        members that are no session entry at all are removed (another
+        series' ids are kept); return ``(sessions indexed, users)``."""
         indexed, users = 0, set()
         for pairs in batches(self.scan(), batch):
             indexed += self._index_batch(pairs, users)
             if progress:
                 progress(indexed)
+        for pattern in index_patterns(self.prefix):
+            for index in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
+                self._repair_index(index)
         return indexed, len(users)
 
-    def _members(self, index):
-        """The session entries an index lists. Anything else found there (an
-        entry that is no id of this store's kind and no hash, a key that is
-        not a set) is not ours to act on: it is removed, with a warning, so
-        that no key is ever derived from it."""
-        try:
-            members = self.redis.smembers(index)
-        except ResponseError as error:
-            _logger.warning("session index %s unreadable (%s): deleted", index, error_text(error))
+    def _repair_index(self, index):
+        """Delete an index key that is not a set; remove its junk members."""
+        if self.redis.type(index) != b"set":
+            _logger.warning("session index %s is not a set: deleted", index)
             self.redis.delete(index)
-            return []
-        entries, junk = [], []
-        for item in members:
-            entry = item.decode("utf-8", "replace")
-            if self.is_entry(entry):
-                entries.append(entry)
-            else:
-                junk.append(item)
+            return
+        junk = self.index_entries(index).junk
         if junk:
             _logger.warning("session index %s: %d entries that are no session ids removed", index, len(junk))
             self.redis.srem(index, *junk)
-        return entries
+
+    def index_entries(self, index):
+        """What an index lists, as :class:`IndexEntries`, read only: this
+        store's entries, ids of another Odoo series sharing the keyspace
+        (another id form), and junk. An index key that is not a set lists
+        nothing (``sessions --rebuild-index`` deletes it)."""
+        try:
+            members = self.redis.smembers(index)
+        except ResponseError as error:
+            _logger.warning("session index %s unreadable (%s): ignored", index, error_text(error))
+            return IndexEntries([], [], [])
+        listed = IndexEntries([], [], [])
+        for item in members:
+            entry = item.decode("utf-8", "replace")
+            if self.is_entry(entry):
+                listed.ours.append(entry)
+            elif ANY_SESSION_ID.fullmatch(entry):
+                listed.foreign.append(entry)
+            else:
+                listed.junk.append(item)
+        return listed
+
+    def _members(self, index):
+        """The session entries of this store an index lists (see
+        :meth:`index_entries`): nothing else is acted on, no key is ever
+        derived from anything else."""
+        return self.index_entries(index).ours
 
     def _index_batch(self, pairs, users):
         pipe = self.redis.pipeline(transaction=False)
