@@ -8,10 +8,11 @@ run:
 test: lint venvs
 	.venv/bin/python -m pytest
 
-# Lint and format rules: pyproject.toml. `make format` rewrites the code.
+# Lint, format and type rules: pyproject.toml. `make format` rewrites the code.
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 format: venv
 	.venv/bin/ruff format .

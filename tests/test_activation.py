@@ -7,6 +7,8 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
+import types
 
 import odoo
 import pytest
@@ -98,3 +100,23 @@ def test_redis_down_during_the_copy_keeps_the_files_and_the_redis_store(odoo_in_
     activation.activate(environ)
     assert os.path.exists(kept)
     assert isinstance(http.Root().session_store, RedisSessionStore)
+
+
+def test_a_glue_package_short_of_the_contract_stops_the_server_naming_what_it_lacks(monkeypatch):
+    """A new generation's folder that forgot a function: the server stops at
+    once, naming the package and the missing names, instead of failing on
+    the first call to it (an export to files, weeks later)."""
+    partial = types.ModuleType("session_redis.odoo_partial")
+    partial.make_store = partial.answer_probes = lambda *args: None
+    monkeypatch.setitem(sys.modules, partial.__name__, partial)
+    monkeypatch.setattr(series, "glue_package", lambda major: "odoo_partial")
+    with pytest.raises(SystemExit) as stopped:
+        activation.activate({"ODOO_SESSION_REDIS": "1"})
+    assert str(stopped.value) == (
+        "session_redis: could not start: GlueError: session_redis.odoo_partial, the glue of Odoo %d, "
+        "lacks use_redis_sessions, filesystem_store" % series.MAJOR
+    )
+    with pytest.raises(series.GlueError):
+        series.glue()
+    monkeypatch.undo()
+    assert set(series.GLUE_CONTRACT) <= set(vars(series.glue()))

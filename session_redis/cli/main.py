@@ -373,7 +373,10 @@ def shown(value):
 
 
 def when(timestamp):
-    return datetime.datetime.utcfromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else "?"
+    """A Unix time as UTC text (``2026-12-07 03:53:45``), or ``?``."""
+    if not timestamp:
+        return "?"
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def run_sessions(options):

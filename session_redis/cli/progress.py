@@ -4,7 +4,7 @@ import sys
 import time
 
 
-class Progress(object):
+class Progress:
     """Call it with the count so far; it rewrites one ``\\r`` line at most
     every ``interval`` seconds, the first time once the job has lasted that
     long. Nothing is written when the stream is not a terminal: a log file

@@ -1,5 +1,7 @@
 """The one way bulk work is cut into round trips."""
 
+from typing import Any, Dict, List
+
 BATCH = 500
 
 
@@ -14,3 +16,22 @@ def batches(items, size=BATCH):
             batch = []
     if batch:
         yield batch
+
+
+def split_rows(items, widths):
+    """``items`` cut into consecutive rows of the given widths: the
+    answers of one pipeline, a row per thing asked about."""
+    rows, start = [], 0
+    for width in widths:
+        rows.append(items[start : start + width])
+        start += width
+    return rows
+
+
+def grouped(pairs):
+    """``(key, [members])`` for ``(key, member)`` pairs, in first-seen order:
+    one command per key (an SREM per index, say)."""
+    groups: Dict[Any, List[Any]] = {}
+    for key, member in pairs:
+        groups.setdefault(key, []).append(member)
+    return groups.items()

@@ -137,7 +137,9 @@ def make_client(settings):
         # a cluster has only database 0
         if from_url:
             return LazyCluster(lambda: RedisCluster.from_url(settings.url, **options))
-        return LazyCluster(lambda: RedisCluster(host=settings.host, port=settings.port, **options))
+        return LazyCluster(
+            lambda: RedisCluster(host=settings.host, port=settings.port, **options)  # type: ignore[abstract]
+        )
     if from_url:
         return Redis.from_url(settings.url, db=settings.db, **options)  # the URL's values win
     return Redis(host=settings.host, port=settings.port, db=settings.db, **options)

@@ -18,6 +18,7 @@ import base64
 import datetime
 import json
 import logging
+from typing import Any, Callable, Dict
 
 from werkzeug.datastructures import (
     ImmutableMultiDict,
@@ -110,7 +111,7 @@ def _pairs(cls):
     return lambda value: cls([(key, from_jsonable(item)) for key, item in value])
 
 
-_DECODERS = {
+_DECODERS: Dict[str, Callable[[Any], Any]] = {
     "dict": lambda value: {_hashable(from_jsonable(key)): from_jsonable(item) for key, item in value},
     "tuple": lambda value: tuple(from_jsonable(item) for item in value),
     "set": lambda value: set(_hashable(from_jsonable(item)) for item in value),
@@ -121,7 +122,7 @@ _DECODERS = {
 }
 _DECODERS.update((name, _pairs(cls)) for name, cls in _MULTIDICTS)
 
-_LEGACY_DECODERS = {
+_LEGACY_DECODERS: Dict[str, Callable[[Any], Any]] = {
     "datetime_isoformat": datetime.datetime.fromisoformat,
     "date_isoformat": datetime.date.fromisoformat,
     "set": set,
@@ -185,8 +186,17 @@ def _c_encoder():
     accelerator is missing or its signature changed."""
     make = getattr(json.encoder, "c_make_encoder", None)
     try:
+        escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
         return make and make(
-            None, _refuse, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True
+            None,
+            _refuse,
+            escape,
+            None,
+            ":",
+            ",",
+            True,
+            False,
+            True,
         )
     except TypeError:
         return None

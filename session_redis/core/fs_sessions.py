@@ -79,7 +79,7 @@ def read_session_file(path):
 def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
     """Copy every readable session file of ``folder`` into ``store``;
     ``progress(sessions sent so far)`` is called after each batch."""
-    counts = collections.Counter()
+    counts: collections.Counter = collections.Counter()
     for files in batches(session_files(folder), batch):
         readable = []
         for sid, path in files:

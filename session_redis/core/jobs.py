@@ -16,6 +16,7 @@ handled so far, after each batch.
 
 import collections
 import os
+from typing import Any, Dict
 
 from .batches import BATCH, batches
 from .fs_sessions import CopyResult, read_session_file, session_files
@@ -57,7 +58,7 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
     ``memory_bytes`` is the sum of MEMORY USAGE, or None when Redis refuses
     that command (an ACL user without it, say): the counts still matter.
     """
-    stats = {
+    stats: Dict[str, Any] = {
         "sessions": 0,
         "logged_in": 0,
         "anonymous": 0,

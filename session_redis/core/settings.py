@@ -13,6 +13,7 @@ filesystem sessions.
 import collections
 import os
 import re
+from typing import Any, Dict
 from urllib.parse import unquote_plus, urlparse
 
 from redis.connection import parse_url
@@ -233,8 +234,9 @@ SPECS = [
     ("metrics_token", "METRICS_TOKEN", parse_text, None),
 ]
 
-Settings = collections.namedtuple("Settings", [spec[0] for spec in SPECS])
-DEFAULTS = {field: default for field, _suffix, _parse, default in SPECS}
+# Fields made from SPECS: a checker cannot list them.
+Settings: Any = collections.namedtuple("Settings", [spec[0] for spec in SPECS])  # type: ignore[misc]
+DEFAULTS: Dict[str, Any] = {field: default for field, _suffix, _parse, default in SPECS}
 
 # The settings that RedisSessionStore takes as its own parameters.
 STORE_FIELDS = (
@@ -291,7 +293,7 @@ def load_settings(environ=None, conf=None, conf_file=None):
             values[field] = parse(text)
         except ValueError as error:
             raise SettingError(*sources[field], expected=str(error))
-    settings = Settings(**values)
+    settings: Any = Settings(**values)
     if settings.sentinel_host and not settings.sentinel_master_name:
         raise SettingError(
             *sources["sentinel_master_name"],

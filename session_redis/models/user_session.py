@@ -69,7 +69,8 @@ def utc(timestamp):
     """A Unix time as Odoo's datetime string (UTC), or False."""
     if not timestamp:
         return False
-    return fields.Datetime.to_string(datetime.datetime.utcfromtimestamp(timestamp))
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return fields.Datetime.to_string(moment.replace(tzinfo=None))  # Odoo's fields are naive UTC
 
 
 def check_may_manage(env, user):

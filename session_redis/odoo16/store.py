@@ -145,14 +145,14 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
             and session["create_time"] + http.SESSION_DELETION_TIMER < time.time()
         ):
             identifier = session.sid[: self.identifier_length]
-            self._call("delete", lambda: self.end_identifiers([identifier], keep=session.sid))
+            self.guarded("delete", lambda: self.end_identifiers([identifier], keep=session.sid))
             del session["gc_previous_sessions"]
             self.save(session)
 
-    def _ttl(self, data):
+    def ttl(self, data):
         """A session that Odoo 19 keeps only until its ``deletion_time`` (the
         old id after a soft rotation) expires then in Redis too."""
-        ttl = super()._ttl(data)
+        ttl = super().ttl(data)
         deletion_time = data.get("deletion_time")
         if isinstance(deletion_time, (int, float)) and not isinstance(deletion_time, bool):
             ttl = max(1, min(ttl, int(math.ceil(deletion_time - self.clock()))))
@@ -189,7 +189,7 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         (ValueError), as its own store does."""
         if STRICT_IDENTIFIERS and not all(self.is_identifier(item) for item in identifiers):
             raise ValueError("session_redis: a device identifier is 42 characters of a session id")
-        self._call("delete", lambda: self.end_identifiers(identifiers))
+        self.guarded("delete", lambda: self.end_identifiers(identifiers))
 
     def get_missing_session_identifiers(self, identifiers):
         """The identifiers with no stored session (Odoo 19's device clean-up
