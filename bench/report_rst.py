@@ -1,5 +1,5 @@
 """The figures of one ``run_all.py`` run as reStructuredText tables, ready to
-paste into the README: what was measured, on what machine, and each goal
+paste into docs/performance.rst: what was measured, on what machine, and each goal
 next to what was measured (met or not).
 
     python bench/report_rst.py [results/latest.json [results/latest.rst]]

@@ -4,7 +4,7 @@ Each benchmark runs in its own process (one at a time: the machine has
 few cores, and a benchmark must not measure another one), prints its
 figures as it goes and hands them over as JSON. This writes
 ``results/latest.json`` (the machine, the versions, every figure),
-``results/latest.rst`` (tables for the README) and, with the plotting
+``results/latest.rst`` (tables for docs/performance.rst) and, with the plotting
 virtualenv ``bench/.venv-plot`` that ``bench/run`` makes,
 ``results/latest.png``.
 

@@ -22,8 +22,8 @@ TIMEOUT = 30
 
 
 def readme_rule():
-    """The ``ACL SETUSER`` line of the README, with this test's password."""
-    with open(os.path.join(REPO, "README.rst")) as handle:
+    """The ``ACL SETUSER`` line of docs/security.rst, with this test's password."""
+    with open(os.path.join(REPO, "docs", "security.rst")) as handle:
         line = next(line.strip() for line in handle if line.strip().startswith("ACL SETUSER odoo on"))
     return line.replace(">s3cr@t", ">" + PASSWORD).split()[2:]  # after "ACL SETUSER"
 

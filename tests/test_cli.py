@@ -19,7 +19,7 @@ from session_redis.core import jobs as operations
 from session_redis.core.fs_sessions import copy_fs_sessions
 from session_redis.core.layout import META, legacy_session_key, session_key
 from session_redis.core.store import LOGIN_INFO, RedisSessionStore, short_hash
-from tests.servers import LAUNCHER, REPO, RedisServer, free_port
+from tests.servers import LAUNCHER, REPO, RedisServer, free_port, launcher
 from tests.topologies import Cluster, running
 
 SUBCOMMANDS = ["stats", "sessions", "copy-fs", "purge-fs", "export-fs", "revoke"]
@@ -342,6 +342,84 @@ def test_revoke_all_empties_the_prefix_including_older_module_keys(cli, redis_cl
     assert shop.list() == [] and shop.user_sessions("prod", 2) == []
     assert redis_client.dbsize() == 2  # the other site's session and its user's index
     assert make_store(redis_client).get(kept).login == "admin"
+
+
+def snapshot(client):
+    """Every key with its serialized value and whether it expires: equal
+    snapshots mean nothing was written."""
+    return {key: (client.dump(key), client.ttl(key) > 0) for key in client.scan_iter()}
+
+
+def test_hostile_values_are_reported_the_work_goes_on_and_listing_writes_nothing(
+    cli, odoo_database, redis_client
+):
+    """A list under a session key, times that are no times (1e20, NaN),
+    bytes that are no UTF-8: each command warns, finishes and exits 0; the
+    listing commands and the dry run change nothing in Redis."""
+    db = odoo_database.name
+    store = make_store(redis_client)
+    new_session(store, uid=2, login="admin", db=db)
+    redis_client.rpush(session_key("ab" * 32), "not", "a", "session")
+    for sid, times in (
+        ("c1" * 20, '{"created":1e20,"touched":1}'),
+        ("c2" * 20, '{"created":1,"touched":NaN}'),
+    ):
+        value = '{"uid":2,"db":"%s","login":"admin","%s":%s}' % (db, META, times)
+        redis_client.set(session_key(sid), value, ex=100)
+        redis_client.sadd(store.index_key(db, 2), sid)
+    redis_client.set(session_key("c3" * 20), b'{"uid": 2, "login": "\xff\xfe"}', ex=100)
+    before = snapshot(redis_client)
+
+    stats = cli("stats")
+    assert "sessions: 5 (logged in 1, anonymous 0, unreadable 4)" in ok(stats)
+    assert "warning: 4 values under session keys unreadable" in stats.stderr
+    assert "would revoke 5 sessions of every user" in ok(cli("revoke", "--all", "--dry-run"))
+    listed = ok(cli("sessions", "--login", "admin", "--db", db))
+    assert "1 session of login 'admin'" in listed and "1970" not in listed
+    assert ok(cli("revoke", "--login", "admin", "--db", db, "--dry-run"))
+    assert snapshot(redis_client) == before, "a listing or a dry run wrote"
+    # the session with absurd times is a fresh one at its next request
+    assert store.get("c1" * 20).get("uid") is None
+
+
+def test_another_series_sessions_in_the_same_keyspace_are_shown_never_removed(
+    series_database, redis_client, tmp_path
+):
+    """Odoo 11 and Odoo 18 sharing one Redis without prefix (and a
+    database name): Odoo 18's command counts 11's sessions as another
+    series' and removes nothing of them."""
+    database = series_database("18.0")
+    eleven = make_store(redis_client)
+    old = new_session(eleven, uid=2, login="admin", db=database.name)  # a 40-hex id, indexed
+    before = snapshot(redis_client)
+    rc_file = tmp_path / "odoorc"
+    rc_file.write_text("[options]\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
+    environment.update(ODOO_RC=str(rc_file), ODOO_SESSION_REDIS_URL=redis_client_url(redis_client))
+
+    def run(*args):
+        return subprocess.run(
+            [launcher("18.0"), "--addons-path=" + REPO, "session_redis"] + list(args),
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=120,
+        )
+
+    stats = run("stats")
+    assert "sessions: 0 " in ok(stats)
+    assert "1 key of another Odoo series' sessions" in stats.stderr
+    listed = run("sessions", "--login", "admin", "--db", database.name)
+    assert "0 sessions of login 'admin'" in ok(listed)
+    assert "also lists 1 session of another Odoo series" in listed.stderr
+    assert snapshot(redis_client) == before
+    assert eleven.get(old).login == "admin"
+
+
+def redis_client_url(client):
+    options = client.connection_pool.connection_kwargs
+    return "redis://%s:%d/%d" % (options["host"], options["port"], options.get("db", 0))
 
 
 def test_revoke_of_a_login_in_one_database_only(cli, redis_client):

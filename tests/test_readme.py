@@ -1,4 +1,5 @@
-"""The README tells the truth about the settings and the two commands."""
+"""The documentation tells the truth: the README opens with the two commands,
+and the settings table of docs/configuration.rst is the code's."""
 
 import os
 import re
@@ -12,10 +13,17 @@ def readme():
         return handle.read()
 
 
+def configuration_page():
+    """docs/configuration.rst, where the settings table lives."""
+    with open(os.path.join(REPO, "docs", "configuration.rst")) as handle:
+        return handle.read()
+
+
 def table_rows():
-    """``{environment name: (odoo.conf name, default)}`` from the settings table."""
+    """``{environment name: (odoo.conf name, default)}`` from the settings table
+    of docs/configuration.rst."""
     rows = {}
-    for line in readme().splitlines():
+    for line in configuration_page().splitlines():
         match = re.match(r"``(ODOO_SESSION_REDIS\w*)``\s+``(session_redis\w*)``\s+(\S+)", line)
         if match:
             rows[match.group(1)] = (match.group(2), match.group(3))

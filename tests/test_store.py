@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 
 import pytest
 from odoo.http import OpenERPSession
@@ -10,7 +11,7 @@ from werkzeug.contrib.sessions import SessionStore
 from session_redis.core.codec import encode_session
 from session_redis.core.layout import META, body_of, legacy_session_key, session_key
 from session_redis.core.store import RedisSessionStore, RedisUnavailable, encode_with_times
-from tests.servers import RedisServer
+from tests.servers import REPO, RedisServer
 
 SID = "a" * 40
 
@@ -493,14 +494,16 @@ def test_add_many_keeps_what_is_stored_under_any_key_and_refuses_oversized(redis
     assert store.stored([present, SID, fresh, "f" * 40]) == [True, True, True, False]
 
 
-def test_filesystem_only_calls_name_this_addon_and_its_readme_section(redis_client):
-    from session_redis.core.store_api import README_SECTION, NotOfferedByRedisStore
+def test_filesystem_only_calls_name_this_addon_and_its_documentation_section(redis_client):
+    from session_redis.core.store_api import DOCS_PAGE, DOCS_SECTION, NotOfferedByRedisStore
 
     store = RedisSessionStore(redis_client, OpenERPSession, path="/some/folder")
     with pytest.raises(NotOfferedByRedisStore) as raised:
         store.get_session_filename("a" * 40)
     assert isinstance(raised.value, NotImplementedError)
-    assert "session_redis" in str(raised.value) and README_SECTION in str(raised.value)
+    assert "session_redis" in str(raised.value) and DOCS_SECTION in str(raised.value)
+    with open(os.path.join(REPO, DOCS_PAGE)) as handle:
+        assert "\n%s\n" % DOCS_SECTION in handle.read(), "the section the error names exists"
     assert store.path == "/some/folder" and store.is_valid_key(store.generate_key())
 
 

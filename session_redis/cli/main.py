@@ -241,6 +241,12 @@ def say(text=""):
     sys.stdout.flush()
 
 
+def warn(text):
+    """A warning on standard error: the work goes on, the exit code stays 0."""
+    print("warning: " + text, file=sys.stderr)
+    sys.stderr.flush()
+
+
 def counted(count, thing):
     """``1 session``, ``2 sessions``."""
     return "%d %s%s" % (count, thing, "" if count == 1 else "s")
@@ -262,6 +268,16 @@ def run_stats(options):
         "sessions: %d (logged in %d, anonymous %d, unreadable %d)"
         % (stats["sessions"], stats["logged_in"], stats["anonymous"], stats["unreadable"])
     )
+    if stats["unreadable"]:
+        warn(
+            "%s under session keys unreadable (another Redis type, broken JSON or times): "
+            "each such session starts afresh at its next request" % counted(stats["unreadable"], "value")
+        )
+    if stats["other_series"]:
+        warn(
+            "%s of another Odoo series' sessions share this prefix, not counted and left alone: "
+            "give each site its own ODOO_SESSION_REDIS_PREFIX" % counted(stats["other_series"], "key")
+        )
     memory = stats["memory_bytes"]
     if memory is None:
         say("memory: unknown (Redis refused MEMORY USAGE)")
@@ -394,6 +410,13 @@ def run_sessions(options):
             "%s of login %r in database %r (user id %d), times in UTC:"
             % (counted(len(found), "session"), options.login, db, uid)
         )
+        others = store.index_entries(store.index_key(db, uid)).foreign
+        if others:
+            warn(
+                "the index of user %d in %r also lists %s of another Odoo series sharing this prefix: "
+                "left alone (give each site its own ODOO_SESSION_REDIS_PREFIX)"
+                % (uid, db, counted(len(others), "session"))
+            )
         for session in found:
             login = session.login_info if isinstance(session.login_info, dict) else {}
             say(

@@ -16,7 +16,7 @@ handled so far, after each batch.
 
 import collections
 import os
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from .batches import BATCH, batches
 from .fs_sessions import CopyResult, read_session_file, session_files
@@ -57,6 +57,10 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
 
     ``memory_bytes`` is the sum of MEMORY USAGE, or None when Redis refuses
     that command (an ACL user without it, say): the counts still matter.
+    ``unreadable`` counts keys that hold no session this addon can read
+    (another Redis type, broken JSON or times); ``other_series`` the keys
+    of another Odoo series' sessions under the same prefix, left alone.
+    Reads only.
     """
     stats: Dict[str, Any] = {
         "sessions": 0,
@@ -65,8 +69,10 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
         "unreadable": 0,
         "memory_bytes": 0,
         "ttl": collections.OrderedDict((label, 0) for label, _ in TTL_BUCKETS + [(NO_EXPIRY, 0)]),
+        "other_series": 0,
     }
-    for keys in batches((key for _entry, key in store.scan()), batch):
+    others: List[str] = []
+    for keys in batches((key for _entry, key in store.scan(others)), batch):
         for raw, ttl, memory in store.values(keys, ttl=True, memory=True):
             if raw is None:  # expired between SCAN and GET
                 continue
@@ -84,6 +90,7 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
             else:
                 stats["memory_bytes"] += memory
         progress(stats["sessions"])
+    stats["other_series"] = len(others)
     return stats
 
 

@@ -29,6 +29,9 @@ import hashlib
 import re
 
 META = "_session_redis"
+# Times beyond this (Unix seconds, the year 2255) are no times of ours: a
+# stored value that says otherwise is unreadable, never a date to print.
+LATEST = 2**33
 _META_BYTES = META.encode("ascii")
 
 
@@ -110,9 +113,12 @@ def times_of(meta):
     if meta is None:
         return 0, 0, 0
     try:
-        return float(meta["created"]), float(meta["touched"]), float(meta.get("indexed", 0))
+        times = float(meta["created"]), float(meta["touched"]), float(meta.get("indexed", 0))
     except (AttributeError, TypeError, KeyError, ValueError):
         raise ValueError("bad %s metadata" % META)
+    if not all(0 <= time < LATEST for time in times):  # NaN fails every comparison
+        raise ValueError("%s times out of range" % META)
+    return times
 
 
 def glob_escape(text):

@@ -5,17 +5,18 @@ Addons written for Odoo's filesystem store sometimes reach for its files
 (``get_session_filename``). A Redis store has no file per session; rather
 than let such a call end in a bare ``AttributeError`` deep in another addon,
 the store raises :class:`NotOfferedByRedisStore`, which names this addon and
-the README section listing what the store offers.
+the documentation section listing what the store offers.
 """
 
-README_SECTION = "Store API for other addons"
+DOCS_PAGE = "docs/compatibility.rst"
+DOCS_SECTION = "Store API for other addons"
 
 
 class NotOfferedByRedisStore(NotImplementedError):
     """A filesystem-store call that a Redis store cannot honour."""
 
-    def __init__(self, name, why):
-        super(NotOfferedByRedisStore, self).__init__(
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(
             "session_redis keeps web sessions in Redis: the session store has no %s (%s). "
-            "See session_redis's README, section %r." % (name, why, README_SECTION)
+            "See session_redis's %s, section %r." % (name, why, DOCS_PAGE, DOCS_SECTION)
         )

@@ -23,8 +23,16 @@ Usage::
 from .expiry import own_expiration, ttl_for
 from .indexes import SCAN_BATCH, IndexEntries, UserSession
 from .names import HEX_ID, Names, short_hash, short_id
-from .session_store import NOT_A_STRING, RedisSessionStore, RedisUnavailable, Unmetered, wall_clock
-from .values import LOGIN_INFO, Loaded, decoded, encode_with_times, holds_only_odoo_defaults, owner_of
+from .session_store import RedisSessionStore, RedisUnavailable, Unmetered, wall_clock
+from .values import (
+    LOGIN_INFO,
+    NOT_A_STRING,
+    Loaded,
+    decoded,
+    encode_with_times,
+    holds_only_odoo_defaults,
+    owner_of,
+)
 from .writes import Predecessor, Put
 
 __all__ = [

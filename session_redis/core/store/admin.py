@@ -7,12 +7,14 @@ a bounded number of round trips, whatever the number of sessions.
 import logging
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
+from redis.exceptions import ResponseError
+
 from ..batches import split_rows
-from ..layout import glob_escape, legacy_session_key, session_key
+from ..layout import ANY_SESSION_ID, glob_escape, legacy_session_key, session_key
 from .indexes import SCAN_BATCH
 from .names import Owner, short_hash
 from .parts import StoreParts
-from .values import decoded, encode_with_times, owner_of
+from .values import NOT_A_STRING, decoded, encode_with_times, owner_of
 
 _logger = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ class Bulk(StoreParts):
         never KEYS)."""
         return sorted({entry for entry, _key in self.scan()})
 
-    def scan(self) -> Iterator[Tuple[str, bytes]]:
+    def scan(self, others: Optional[List[str]] = None) -> Iterator[Tuple[str, bytes]]:
         """Yield ``(entry, key)`` once for every key holding a session of
         this prefix: documented keys first (named by id or by hash), then
         the older module's.
@@ -35,7 +37,10 @@ class Bulk(StoreParts):
         and the index keys: only keys ending in a well-formed entry right
         after the start are kept. SCAN may return a key twice while
         Redis resizes its tables: the keys seen are remembered so that every
-        count is exact. A Cluster client scans every master.
+        count is exact. A Cluster client scans every master. The entries of
+        keys that hold another Odoo series' sessions (another form of id,
+        in a Redis shared without distinct prefixes) are appended to
+        ``others`` if given, never yielded.
         """
         starts = [(session_key("", self.names.prefix), self.names.is_entry)]
         if self.names.prefix:
@@ -47,11 +52,16 @@ class Bulk(StoreParts):
                 if wanted(entry) and entry not in seen:
                     seen.add(entry)
                     yield entry, key
+                elif others is not None and ANY_SESSION_ID.fullmatch(entry) and entry not in seen:
+                    seen.add(entry)
+                    others.append(entry)
 
     def values(self, keys: Sequence[Any], ttl: bool = False, memory: bool = False) -> List[Any]:
-        """The stored bytes of ``keys`` (None for a key gone meanwhile), in one
-        round trip; with ``ttl`` and/or ``memory``, tuples that add the key's
-        TTL and its MEMORY USAGE (None where Redis refuses that command)."""
+        """The stored bytes of ``keys`` (None for a key gone meanwhile; a key
+        holding another Redis type than a string reads as
+        :data:`~.values.NOT_A_STRING`, unreadable), in one round trip; with
+        ``ttl`` and/or ``memory``, tuples that add the key's TTL and its
+        MEMORY USAGE (None where Redis refuses that command)."""
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
@@ -64,6 +74,8 @@ class Bulk(StoreParts):
         rows = []
         for start in range(0, len(results), width):
             row = results[start : start + width]
+            if isinstance(row[0], ResponseError) and str(row[0]).startswith("WRONGTYPE"):
+                row[0] = NOT_A_STRING
             for result in row[: 1 + ttl]:
                 if isinstance(result, Exception):
                     raise result

@@ -33,13 +33,10 @@ from .activity import ActivityRecords
 from .admin import Bulk
 from .indexes import Indexes
 from .names import HEX_ID, Names, short_hash
-from .values import Loaded, holds_only_odoo_defaults, loaded_state, owner_of, remember
+from .values import NOT_A_STRING, Loaded, holds_only_odoo_defaults, loaded_state, owner_of, remember
 from .writes import Predecessor, Writes
 
 _logger = logging.getLogger(__name__)
-
-# What a session key holding another Redis type reads as: no JSON session.
-NOT_A_STRING = b"<a Redis value that is not a string>"
 
 
 class Unmetered:

@@ -9,6 +9,9 @@ from typing import Any, Mapping, Optional, Tuple
 from ..codec import CorruptData, decode_session, encode_session
 from ..layout import META, times_of, with_times
 
+# What a session key holding another Redis type reads as: no JSON session.
+NOT_A_STRING = b"<a Redis value that is not a string>"
+
 # Where the Odoo glue records, at login, the client's IP address and browser.
 LOGIN_INFO = "session_redis_login"
 

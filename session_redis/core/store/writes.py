@@ -164,11 +164,12 @@ class Writes(StoreParts):
         names the request step for the 503 guard (None: an operator job,
         whose caller reports Redis errors itself).
 
-        The keys go at once (one ``DEL``, or ``MULTI``): a request moving
-        the session from one of its keys to another (see :meth:`_write`)
-        sees either all or none of them gone. A Cluster deletes them slot by
-        slot: they are deleted a second time once the first round is done,
-        which catches a key such a move wrote in between."""
+        A session's keys go at once (one ``DEL`` of them all): a request
+        moving the session from one of its keys to another (see
+        :meth:`_write`) sees either all or none of them gone. A Cluster
+        deletes them slot by slot: they are deleted a second time once the
+        first round is done, which catches a key such a move wrote in
+        between."""
         if not sessions and not drops:
             return 0
         clustered = is_cluster(self.redis)
@@ -176,17 +177,21 @@ class Writes(StoreParts):
         def delete():
             if len(sessions) == 1 and not sessions[0][1] and not drops:
                 keys = self.names.keys(sessions[0][0]) + self.names.activity_keys(sessions[0][0])
-                counts = [self.redis.delete(*keys)]
+                counts = [self.redis.delete(*keys)]  # split by slot on a Cluster
                 if clustered:
                     self.redis.delete(*keys)
                 return counts
-            pipe = self.redis.pipeline(transaction=not clustered)
+            pipe = self.redis.pipeline(transaction=False)
             widths = []
             for entry, _owner in sessions:
                 keys = self.names.keys(entry)
-                widths.append(len(keys))
-                for key in keys:  # a DEL each: a Cluster spreads them over slots
-                    pipe.delete(key)
+                if clustered:  # a DEL each: a Cluster spreads them over slots
+                    widths.append(len(keys))
+                    for key in keys:
+                        pipe.delete(key)
+                else:
+                    widths.append(1)
+                    pipe.delete(*keys)
             entries = []
             for entry, owner in sessions:
                 for key in self.names.activity_keys(entry):  # see the block for other addons below
