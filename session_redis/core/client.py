@@ -41,7 +41,7 @@ class ClusterNotReady(RedisClusterException):
     """The cluster's nodes answer, but redis-py cannot map its slots yet."""
 
 
-class LazyCluster(object):
+class LazyCluster:
     """A RedisCluster built on first use, and again until that works.
 
     RedisCluster contacts its nodes as soon as it is built; an unreachable
@@ -160,7 +160,7 @@ class FollowingMasterPool(SentinelConnectionPool):
     MASTER_CHECK_SECONDS = 1.0
 
     def __init__(self, *args, **kwargs):
-        super(FollowingMasterPool, self).__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         self._master_checked = 0.0
 
     def get_connection(self, command_name, *keys, **options):
@@ -171,7 +171,7 @@ class FollowingMasterPool(SentinelConnectionPool):
                 self.get_master_address()
             except MasterNotFoundError:
                 pass  # sentinels unreachable: keep the master we know
-        return super(FollowingMasterPool, self).get_connection(command_name, *keys, **options)
+        return super().get_connection(command_name, *keys, **options)
 
 
 def _sentinel_master(settings):

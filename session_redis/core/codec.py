@@ -48,7 +48,7 @@ class UnsupportedType(TypeError):
 
     def __init__(self, value):
         self.type_name = type(value).__name__
-        super(UnsupportedType, self).__init__("cannot store a value of type %s" % self.type_name)
+        super().__init__("cannot store a value of type %s" % self.type_name)
 
 
 class CorruptData(ValueError):

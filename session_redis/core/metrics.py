@@ -108,7 +108,7 @@ def _multiprocess_mode():
     return getattr(values.ValueClass, "_multiprocess", False)
 
 
-class PrometheusMetrics(object):
+class PrometheusMetrics:
     """The store's observer (see :class:`session_redis.core.store.Unmetered`)
     counting into Prometheus counters and a latency histogram."""
 

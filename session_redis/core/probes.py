@@ -50,7 +50,7 @@ FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_R
 NOT_CACHED = [("Cache-Control", "no-store")]
 
 
-class Probes(object):
+class Probes:
     """Answers the health and metrics paths.
 
     :param client: the redis-py client; None when sessions are in files.

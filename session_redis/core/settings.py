@@ -44,7 +44,7 @@ class SettingError(ValueError):
     def __init__(self, source, shown, expected):
         self.source = source
         self.value = shown
-        super(SettingError, self).__init__("%s=%r is not valid: %s" % (source, shown, expected))
+        super().__init__("%s=%r is not valid: %s" % (source, shown, expected))
 
 
 # Settings whose values are never shown, and those shown with their password masked.

@@ -26,7 +26,7 @@ class TestUserSessions(common.TransactionCase):
     hash_ids = False
 
     def setUp(self):
-        super(TestUserSessions, self).setUp()
+        super().setUp()
         self.store = http.root.session_store
         self.assertIsInstance(self.store, RedisSessionStore)
         self.addCleanup(setattr, self.store, "hash_ids", self.store.hash_ids)
