@@ -7,11 +7,12 @@ host/port. TLS, ACL user, time-outs and retries apply to all.
 
 import threading
 import time
+from typing import Any, Callable, Dict
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
-from redis.connection import SSLConnection
+from redis.connection import Connection, SSLConnection
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError, ResponseError
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
@@ -23,7 +24,7 @@ from .settings import sentinel_addresses
 REDIS_ERRORS = (RedisError, RedisClusterException)
 
 
-def error_text(error):
+def error_text(error: Exception) -> str:
     """What a log may say of a Redis error. A refused command's text comes
     from redis-py with the command quoted in it (a pipeline's "Command # 1
     (SET session:<id> {... "session_token": ...}) of pipeline caused error:
@@ -53,12 +54,12 @@ class LazyCluster:
     errors: that is the same outage, reported as :class:`ClusterNotReady`.
     """
 
-    def __init__(self, build):
+    def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
-        self._client = None
+        self._client: Any = None
         self._lock = threading.Lock()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if self._client is None:
             with self._lock:
                 if self._client is None:
@@ -69,19 +70,19 @@ class LazyCluster:
         return getattr(self._client, name)
 
 
-def is_cluster(client):
+def is_cluster(client: Any) -> bool:
     """Does ``client`` spread keys over a Cluster's slots (so that no
     pipeline of several keys runs at once)?"""
     return isinstance(client, (LazyCluster, RedisCluster))
 
 
-def _tls_options(settings, from_url):
+def _tls_options(settings: Any, from_url: bool) -> Dict[str, Any]:
     """TLS keyword arguments; a ``rediss://`` URL sets the connection class
     itself, ``ODOO_SESSION_REDIS_SSL`` upgrades anything else."""
     rediss = from_url and settings.url.startswith("rediss://")
     if not (settings.ssl or rediss):
         return {}
-    options = {
+    options: Dict[str, Any] = {
         "ssl_cert_reqs": settings.ssl_cert_reqs,
         "ssl_check_hostname": settings.ssl_cert_reqs == "required",
         "ssl_ca_certs": settings.ssl_ca_certs,
@@ -95,7 +96,7 @@ def _tls_options(settings, from_url):
     return options
 
 
-def _connection_options(settings, from_url=False):
+def _connection_options(settings: Any, from_url: bool = False) -> Dict[str, Any]:
     """What every connection gets: fail fast, retry a broken connection once.
 
     A dead Redis must not hold an Odoo worker: time-outs are short, and only
@@ -107,7 +108,7 @@ def _connection_options(settings, from_url=False):
     reconnection and recurses without end when Redis refuses the connection
     (a wrong password, a missing client certificate).
     """
-    options = {
+    options: Dict[str, Any] = {
         "socket_timeout": settings.socket_timeout,
         "socket_connect_timeout": settings.connect_timeout,
         # redis-py raises the OS's ConnectionRefusedError while it connects
@@ -127,7 +128,7 @@ def _connection_options(settings, from_url=False):
     return options
 
 
-def make_client(settings):
+def make_client(settings: Any) -> Any:
     """Return a redis-py client (``Redis`` or ``RedisCluster``) for ``settings``."""
     if settings.sentinel_host:
         return _sentinel_master(settings)
@@ -159,11 +160,11 @@ class FollowingMasterPool(SentinelConnectionPool):
 
     MASTER_CHECK_SECONDS = 1.0
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._master_checked = 0.0
 
-    def get_connection(self, command_name, *keys, **options):
+    def get_connection(self, command_name: str, *keys: Any, **options: Any) -> Connection:
         now = time.monotonic()
         if now - self._master_checked >= self.MASTER_CHECK_SECONDS:
             self._master_checked = now
@@ -174,7 +175,7 @@ class FollowingMasterPool(SentinelConnectionPool):
         return super().get_connection(command_name, *keys, **options)
 
 
-def _sentinel_master(settings):
+def _sentinel_master(settings: Any) -> Any:
     options = _connection_options(settings)
     sentinel_options = dict(options, username=settings.sentinel_username, password=settings.sentinel_password)
     sentinel = Sentinel(

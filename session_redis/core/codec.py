@@ -18,7 +18,7 @@ import base64
 import datetime
 import json
 import logging
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from werkzeug.datastructures import (
     ImmutableMultiDict,
@@ -46,7 +46,7 @@ _MULTIDICTS = [
 class UnsupportedType(TypeError):
     """A value of a type the codec cannot store."""
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.type_name = type(value).__name__
         super().__init__("cannot store a value of type %s" % self.type_name)
 
@@ -55,7 +55,7 @@ class CorruptData(ValueError):
     """Stored bytes that do not decode to a session dict."""
 
 
-def _tagged(name, value):
+def _tagged(name: str, value: Any) -> Dict[str, Any]:
     return {TAG: name, "value": value}
 
 
@@ -64,7 +64,7 @@ def _tagged(name, value):
 _AS_IS = {str, bool, int, float, type(None)}
 
 
-def to_jsonable(value):
+def to_jsonable(value: Any) -> Any:
     """Return ``value`` made of JSON types only, tagging the others."""
     kind = type(value)
     if kind in _AS_IS:
@@ -76,13 +76,13 @@ def to_jsonable(value):
     return _other_to_jsonable(value)
 
 
-def _dict_to_jsonable(value):
+def _dict_to_jsonable(value: Mapping[Any, Any]) -> Dict[str, Any]:
     if TAG in value or _looks_legacy(value) or not all(isinstance(key, str) for key in value):
         return _tagged("dict", [[to_jsonable(key), to_jsonable(item)] for key, item in value.items()])
     return {key: to_jsonable(item) for key, item in value.items()}
 
 
-def _other_to_jsonable(value):
+def _other_to_jsonable(value: Any) -> Any:
     """Subclasses of the JSON types, and the types JSON cannot carry."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
@@ -107,7 +107,7 @@ def _other_to_jsonable(value):
     raise UnsupportedType(value)
 
 
-def _pairs(cls):
+def _pairs(cls: Callable[[List[Tuple[Any, Any]]], Any]) -> Callable[[Any], Any]:
     return lambda value: cls([(key, from_jsonable(item)) for key, item in value])
 
 
@@ -129,11 +129,11 @@ _LEGACY_DECODERS: Dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _looks_legacy(value):
+def _looks_legacy(value: Mapping[Any, Any]) -> bool:
     return len(value) == 2 and LEGACY_TAG in value and "value" in value
 
 
-def _from_legacy(value):
+def _from_legacy(value: Mapping[str, Any]) -> Any:
     decoder = _LEGACY_DECODERS.get(value[LEGACY_TAG])
     if decoder is None:  # an ordinary dict that happens to look like a tag
         return {key: from_jsonable(item) for key, item in value.items()}
@@ -143,13 +143,13 @@ def _from_legacy(value):
         raise CorruptData("bad legacy %s value: %s" % (value[LEGACY_TAG], error))
 
 
-def _hashable(value):
+def _hashable(value: Any) -> Any:
     if isinstance(value, (list, dict, set)):
         raise CorruptData("unhashable %s used as a key" % type(value).__name__)
     return value
 
 
-def from_jsonable(value):
+def from_jsonable(value: Any) -> Any:
     """Inverse of :func:`to_jsonable`."""
     if isinstance(value, list):
         return [from_jsonable(item) for item in value]
@@ -174,11 +174,11 @@ def from_jsonable(value):
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 
 
-def _refuse(value):
+def _refuse(value: Any) -> NoReturn:
     raise UnsupportedType(value)
 
 
-def _c_encoder():
+def _c_encoder() -> Optional[Callable[[Any, int], Iterable[str]]]:
     """The C encoder behind ``_ENCODER``, made once: ``JSONEncoder.encode``
     makes it again at every call, a third of a small session's encoding.
     Same output (ASCII, sorted keys); no cycle check, as only values that
@@ -205,11 +205,11 @@ def _c_encoder():
 _C_ENCODER = _c_encoder()
 
 
-def _as_json(body):
+def _as_json(body: Mapping[str, Any]) -> str:
     return "".join(_C_ENCODER(body, 0)) if _C_ENCODER else _ENCODER.encode(body)
 
 
-def _is_json(value):
+def _is_json(value: Any) -> bool:
     """Is ``value`` made of JSON's own types only, so that JSON keeps it as
     it is (no tuple, no dict with other keys than text or that could be
     mistaken for a tag, no subclass)? Checking is cheaper than rebuilding
@@ -232,7 +232,7 @@ def _is_json(value):
     return False
 
 
-def encode_session(data):
+def encode_session(data: Mapping[Any, Any]) -> bytes:
     """Session dict -> JSON bytes.
 
     A key whose value cannot be stored is left out, with an error naming it:
@@ -255,9 +255,9 @@ def encode_session(data):
     return _as_json(body).encode("utf-8")
 
 
-def _storable_part(data):
+def _storable_part(data: Mapping[Any, Any]) -> Dict[str, Any]:
     """The JSON-ready keys of ``data``, logging each one left out."""
-    body = {}
+    body: Dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             _logger.error("session key %r not saved: session keys must be text", key)
@@ -273,7 +273,7 @@ def _storable_part(data):
     return body
 
 
-def decode_session(raw):
+def decode_session(raw: Union[bytes, str]) -> Dict[str, Any]:
     """JSON bytes -> session dict; :class:`CorruptData` for anything else."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw

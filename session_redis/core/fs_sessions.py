@@ -27,9 +27,10 @@ import logging
 import os
 import pickle
 import re
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from .batches import BATCH, batches
-from .store import short_hash
+from .store import RedisSessionStore, short_hash
 
 _logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ SESSION_ID = re.compile(r"[a-f0-9]{40}|[A-Za-z0-9_-]{84}")
 CopyResult = collections.namedtuple("CopyResult", "copied already_in_redis unreadable too_large")
 
 
-def session_files(folder):
+def session_files(folder: str) -> Iterator[Tuple[str, str]]:
     """Yield ``(sid, path)`` for each session file in ``folder``, in any of
     Odoo's layouts (temporary files of an interrupted write are left out)."""
     with os.scandir(folder) as entries:
@@ -52,7 +53,7 @@ def session_files(folder):
                 yield from _scattered(entry)
 
 
-def _scattered(subfolder):
+def _scattered(subfolder: "os.DirEntry[str]") -> Iterator[Tuple[str, str]]:
     with os.scandir(subfolder.path) as entries:
         for entry in entries:
             name = entry.name
@@ -60,7 +61,7 @@ def _scattered(subfolder):
                 yield name, entry.path
 
 
-def read_session_file(path):
+def read_session_file(path: str) -> Dict[str, Any]:
     """The session dict in ``path`` (JSON or pickle); ValueError if it is
     not one."""
     try:
@@ -76,7 +77,12 @@ def read_session_file(path):
     return data
 
 
-def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
+def copy_fs_sessions(
+    folder: str,
+    store: RedisSessionStore,
+    batch: int = BATCH,
+    progress: Optional[Callable[[int], None]] = None,
+) -> CopyResult:
     """Copy every readable session file of ``folder`` into ``store``;
     ``progress(sessions sent so far)`` is called after each batch."""
     counts: collections.Counter = collections.Counter()
@@ -97,7 +103,7 @@ def copy_fs_sessions(folder, store, batch=BATCH, progress=None):
     return CopyResult(counts[True], counts[False], counts["unreadable"], counts[None])
 
 
-def purge_fs_sessions(folder):
+def purge_fs_sessions(folder: str) -> int:
     """Delete every session file of ``folder``; return how many went."""
     deleted = 0
     for sid, path in session_files(folder):
@@ -109,7 +115,7 @@ def purge_fs_sessions(folder):
     return deleted
 
 
-def reason(error):
+def reason(error: Exception) -> str:
     """What went wrong with a session file, without its name: the name
     holds the whole session id, which logs show only the start of."""
     if isinstance(error, OSError):

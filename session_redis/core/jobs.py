@@ -16,11 +16,11 @@ handled so far, after each batch.
 
 import collections
 import os
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .batches import BATCH, batches
 from .fs_sessions import CopyResult, read_session_file, session_files
-from .store import decoded, owner_of
+from .store import RedisSessionStore, decoded, owner_of
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -33,26 +33,26 @@ ExportResult = collections.namedtuple("ExportResult", "exported already_on_disk 
 RevokeResult = collections.namedtuple("RevokeResult", "revoked scanned")
 
 
-def _no_progress(count):
+def _no_progress(count: int) -> None:
     pass
 
 
-def _data(raw):
+def _data(raw: Optional[bytes]) -> Optional[Dict[str, Any]]:
     """The session dict of stored bytes, without the addon's times; None if
     gone or unreadable."""
     item = decoded(raw)
     return item[0] if item else None
 
 
-def ttl_bucket(ttl):
+def ttl_bucket(ttl: int) -> str:
     if ttl < 0:
         return NO_EXPIRY
-    for label, bound in TTL_BUCKETS:
-        if bound is None or ttl < bound:
-            return label
+    return next(label for label, bound in TTL_BUCKETS if bound is None or ttl < bound)
 
 
-def collect_stats(store, batch=BATCH, progress=_no_progress):
+def collect_stats(
+    store: RedisSessionStore, batch: int = BATCH, progress: Callable[[int], None] = _no_progress
+) -> Dict[str, Any]:
     """Counts, memory and time-to-live histogram of the prefix's sessions.
 
     ``memory_bytes`` is the sum of MEMORY USAGE, or None when Redis refuses
@@ -94,7 +94,12 @@ def collect_stats(store, batch=BATCH, progress=_no_progress):
     return stats
 
 
-def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
+def preview_copy(
+    folder: str,
+    store: RedisSessionStore,
+    batch: int = BATCH,
+    progress: Callable[[int], None] = _no_progress,
+) -> CopyResult:
     """What :func:`copy_fs_sessions` would do, as its result, writing nothing."""
     would_copy = already = unreadable = too_large = seen = 0
     for files in batches(session_files(folder), batch):
@@ -117,7 +122,13 @@ def preview_copy(folder, store, batch=BATCH, progress=_no_progress):
     return CopyResult(would_copy, already, unreadable, too_large)
 
 
-def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_progress):
+def export_sessions(
+    store: RedisSessionStore,
+    fs_store: Any,
+    overwrite: bool = False,
+    batch: int = BATCH,
+    progress: Callable[[int], None] = _no_progress,
+) -> ExportResult:
     """Write the prefix's sessions as Odoo's session files through ``fs_store``
     (Odoo's own filesystem store, with its session class).
 
@@ -149,8 +160,14 @@ def export_sessions(store, fs_store, overwrite=False, batch=BATCH, progress=_no_
 
 
 def revoke_sessions(
-    store, login=None, db=None, everything=False, dry_run=False, batch=BATCH, progress=_no_progress
-):
+    store: RedisSessionStore,
+    login: Optional[str] = None,
+    db: Optional[str] = None,
+    everything: bool = False,
+    dry_run: bool = False,
+    batch: int = BATCH,
+    progress: Callable[[int], None] = _no_progress,
+) -> RevokeResult:
     """Delete the sessions of ``login`` (of database ``db`` if given), or
     every session of the prefix with ``everything``; return how many.
 
@@ -167,7 +184,7 @@ def revoke_sessions(
         ]
         doomed = [(entry, data) for entry, data in sessions if everything or _belongs_to(data, login, db)]
         if doomed and not dry_run:
-            owners = [data and owner_of(data) for _entry, data in doomed]
+            owners = [owner_of(data) if data else None for _entry, data in doomed]
             revoked += store.delete_many([entry for entry, _data in doomed], owners)
         else:
             revoked += len(doomed)
@@ -176,5 +193,5 @@ def revoke_sessions(
     return RevokeResult(revoked, scanned)
 
 
-def _belongs_to(data, login, db):
+def _belongs_to(data: Optional[Mapping[str, Any]], login: Optional[str], db: Optional[str]) -> bool:
     return data is not None and data.get("login") == login and (db is None or data.get("db") == db)

@@ -27,6 +27,7 @@ takes them for sessions. Nothing here sends anything to Redis.
 
 import hashlib
 import re
+from typing import Any, List, Optional, Tuple
 
 META = "_session_redis"
 # Times beyond this (Unix seconds, the year 2255) are no times of ours: a
@@ -41,51 +42,51 @@ HASHED_ID = re.compile(r"[0-9a-f]{64}")
 ANY_SESSION_ID = re.compile(r"[0-9a-f]{40}|[A-Za-z0-9_-]{84}")
 
 
-def hashed_id(text):
+def hashed_id(text: str) -> str:
     """The SHA-256 of a session id (or device identifier), in hexadecimal:
     what names it at rest with hashing on. Ids carry 160 random bits or
     more, so a plain hash is enough: nobody can guess an id from it."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _namespace(prefix):
+def _namespace(prefix: str) -> str:
     return "session:%s:" % prefix if prefix else "session:"
 
 
-def session_key(sid, prefix=""):
+def session_key(sid: str, prefix: str = "") -> str:
     """The Redis key of session ``sid``."""
     return _namespace(prefix) + sid
 
 
-def legacy_session_key(sid, prefix):
+def legacy_session_key(sid: str, prefix: str) -> str:
     """Where camptocamp's session_redis kept a prefixed session."""
     return "session::%s:%s" % (prefix, sid)
 
 
-def activity_key(sid, prefix=""):
+def activity_key(sid: str, prefix: str = "") -> str:
     """The session's last-activity record: not a session key (the suffix
     keeps it out of every ``session:[<p>:]<sid>`` match)."""
     return session_key(sid, prefix) + ":activity"
 
 
-def user_index_key(db, uid, prefix=""):
+def user_index_key(db: str, uid: int, prefix: str = "") -> str:
     """The set of the ids of user ``uid``'s sessions in database ``db``."""
     return "%suser:%d:%s" % (_namespace(prefix), uid, db)
 
 
-def device_index_key(identifier, prefix=""):
+def device_index_key(identifier: str, prefix: str = "") -> str:
     """The set of the ids of the sessions of one device identifier."""
     return "%sdevice:%s" % (_namespace(prefix), identifier)
 
 
-def index_patterns(prefix=""):
+def index_patterns(prefix: str = "") -> List[str]:
     """SCAN patterns of every user and device index key of ``prefix`` (with
     no prefix, they also match prefixed sites' keys whose prefix is
     ``user`` or ``device``: prefixes never take those names)."""
     return [glob_escape(_namespace(prefix)) + "user:*", glob_escape(_namespace(prefix)) + "device:*"]
 
 
-def with_times(body, created, touched, indexed=0):
+def with_times(body: bytes, created: float, touched: float, indexed: float = 0) -> bytes:
     """Stored bytes: the session's canonical JSON ``body`` with the times
     appended as its last member, so that :func:`body_of` can cut them off
     again and a save can compare bodies without encoding twice. ``indexed``
@@ -97,7 +98,7 @@ def with_times(body, created, touched, indexed=0):
     return body[:-1] + (b"," if body != b"{}" else b"") + times + b"}}"
 
 
-def body_of(raw):
+def body_of(raw: bytes) -> Optional[bytes]:
     """The body :func:`with_times` was given, or None for a value written
     otherwise (by the older module, say): such a value is always rewritten."""
     cut = raw.rfind(b'"%s":{' % META.encode("ascii"))
@@ -106,7 +107,7 @@ def body_of(raw):
     return raw[: cut - 1] + b"}" if raw[cut - 1 : cut] == b"," else b"{}"
 
 
-def times_of(meta):
+def times_of(meta: Any) -> Tuple[float, float, float]:
     """``(created, touched, indexed)`` from the popped :data:`META` member;
     zeros when absent (a session written by the older module or by hand, an
     anonymous one's ``indexed``). ValueError when malformed."""
@@ -121,6 +122,6 @@ def times_of(meta):
     return times
 
 
-def glob_escape(text):
+def glob_escape(text: str) -> str:
     """Escape the characters Redis's MATCH treats as patterns."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)

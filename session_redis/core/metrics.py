@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import tempfile
+from typing import Mapping, Sequence, Tuple
 
 _logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ SAVE_OUTCOMES = ("written", "touched", "unchanged", "ended")
 ACTIONS = ("load", "save", "delete")
 
 
-def files_of_this_run(base):
+def files_of_this_run(base: str) -> str:
     """A new, empty folder under ``base`` for the metric files of this
     server run, removed when the process that made it exits.
 
@@ -56,7 +57,7 @@ def files_of_this_run(base):
     return folder
 
 
-def _is_gone(pid):
+def _is_gone(pid: int) -> bool:
     """Is process ``pid`` no longer running? Our own pid counts as gone: a
     folder with it was left by an earlier run (containers reuse pid 1)."""
     if pid == os.getpid():
@@ -70,13 +71,13 @@ def _is_gone(pid):
     return False
 
 
-def _remove_if_mine(folder, pid):
+def _remove_if_mine(folder: str, pid: int) -> None:
     # Prefork workers inherit this exit handler: only the maker removes.
     if os.getpid() == pid:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def start(base, longpolling):
+def start(base: str, longpolling: bool) -> "PrometheusMetrics":
     """The store's observer for this process, counting in this node's folder
     (see :func:`folder_for`)."""
     os.environ[FOLDER_VARIABLE] = folder_for(base, longpolling, os.environ)
@@ -88,7 +89,7 @@ def start(base, longpolling):
     return PrometheusMetrics()
 
 
-def folder_for(base, longpolling, environ):
+def folder_for(base: str, longpolling: bool, environ: Mapping[str, str]) -> str:
     """The folder this process counts in.
 
     The server's main process makes a new one (:func:`files_of_this_run`)
@@ -101,7 +102,7 @@ def folder_for(base, longpolling, environ):
     return inherited if longpolling and inherited else files_of_this_run(base)
 
 
-def _multiprocess_mode():
+def _multiprocess_mode() -> bool:
     """Did prometheus_client choose its multiprocess mode (at its import)?"""
     from prometheus_client import values
 
@@ -112,10 +113,10 @@ class PrometheusMetrics:
     """The store's observer (see :class:`session_redis.core.store.Unmetered`)
     counting into Prometheus counters and a latency histogram."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from prometheus_client import Counter, Histogram
 
-        def counter(name, text, labels=()):
+        def counter(name: str, text: str, labels: Sequence[str] = ()) -> Counter:
             return Counter("session_redis_" + name, text, labels, registry=None)
 
         self.loads = counter("loads", "Sessions asked for, by outcome.", ["outcome"])
@@ -138,26 +139,26 @@ class PrometheusMetrics:
         for action in ACTIONS:
             self.latency.labels(action)
 
-    def load(self, outcome):
+    def load(self, outcome: str) -> None:
         self.loads.labels(outcome).inc()
 
-    def save(self, outcome):
+    def save(self, outcome: str) -> None:
         self.saves.labels(outcome).inc()
 
-    def delete(self):
+    def delete(self) -> None:
         self.deletes.inc()
 
-    def oversize(self):
+    def oversize(self) -> None:
         self.oversize_count.inc()
 
-    def unavailable(self):
+    def unavailable(self) -> None:
         self.unavailable_count.inc()
 
-    def redis_call(self, action, seconds):
+    def redis_call(self, action: str, seconds: float) -> None:
         self.latency.labels(action).observe(seconds)
 
 
-def exposition():
+def exposition() -> Tuple[bytes, str]:
     """``(body, content type)``: the metrics of every process of this node
     in Prometheus's text format, read from the files of the folder."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess

@@ -29,6 +29,7 @@ import json
 import logging
 import re
 import time
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from werkzeug.wrappers import Response
 
@@ -58,12 +59,12 @@ class Probes:
     :param token: the bearer token the metrics page wants; None: loopback only.
     """
 
-    def __init__(self, client=None, metrics_on=False, token=None):
+    def __init__(self, client: Any = None, metrics_on: bool = False, token: Optional[str] = None) -> None:
         self.client = client
         self.metrics_on = metrics_on
         self.token = token
 
-    def response_for(self, environ):
+    def response_for(self, environ: Mapping[str, Any]) -> Any:
         """The response for a probe's path, None for any other request."""
         path = environ.get("PATH_INFO")
         if path not in (HEALTH_PATH, METRICS_PATH):
@@ -74,7 +75,7 @@ class Probes:
             return self.health()
         return self.metrics_page(environ)
 
-    def health(self):
+    def health(self) -> Any:
         if self.client is None:
             return json_response(200, {"status": "ok", "sessions": "files"})
         started = time.monotonic()
@@ -94,7 +95,7 @@ class Probes:
             },
         )
 
-    def metrics_page(self, environ):
+    def metrics_page(self, environ: Mapping[str, Any]) -> Any:
         if not self.metrics_on:
             return text_response(404, "session_redis metrics are off (ODOO_SESSION_REDIS_METRICS)\n")
         if self.token:
@@ -110,7 +111,7 @@ class Probes:
         return Response(body, status=200, content_type=content_type, headers=NOT_CACHED)
 
 
-def sent_as_spelled(environ, path):
+def sent_as_spelled(environ: Mapping[str, Any], path: str) -> bool:
     """Did the client send ``path`` as it is spelled, not as another form
     that the server decodes to it (``//session_redis/metrics``,
     ``/session_redis/%6detrics``)?
@@ -129,14 +130,14 @@ def sent_as_spelled(environ, path):
     return target.partition("?")[0] == path
 
 
-def keeping_request_target(make_environ):
+def keeping_request_target(make_environ: Callable[[Any], Dict[str, Any]]) -> Callable[[Any], Dict[str, Any]]:
     """Wrap the method of a server's request handler that builds the WSGI
     environ (Werkzeug's ``make_environ``, gevent's ``get_environ``) so that
     the environ holds the request line's target as the client sent it:
     Python's HTTP server turns a leading ``//`` into ``/`` before Werkzeug
     sees it (``REQUEST_URI`` included), and gevent gives no raw target."""
 
-    def make_environ_with_target(handler):
+    def make_environ_with_target(handler: Any) -> Dict[str, Any]:
         environ = make_environ(handler)
         words = (getattr(handler, "requestline", None) or "").split()
         if len(words) >= 2:  # method, target[, version]
@@ -146,14 +147,14 @@ def keeping_request_target(make_environ):
     return make_environ_with_target
 
 
-def bearer_matches(authorization, token):
+def bearer_matches(authorization: str, token: str) -> bool:
     """Does the ``Authorization`` header carry ``Bearer <token>``? (in
     constant time, so that the token cannot be guessed byte by byte)"""
     scheme, _, given = authorization.strip().partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def sent_from_loopback(environ):
+def sent_from_loopback(environ: Mapping[str, Any]) -> bool:
     """Was the request sent from this machine straight to Odoo?
 
     A request carrying a forwarding header came through a proxy: refused,
@@ -172,9 +173,9 @@ def sent_from_loopback(environ):
     return (mapped or address).is_loopback
 
 
-def json_response(status, document):
+def json_response(status: int, document: Mapping[str, Any]) -> Any:
     return Response(json.dumps(document), status=status, mimetype="application/json", headers=NOT_CACHED)
 
 
-def text_response(status, text):
+def text_response(status: int, text: str) -> Any:
     return Response(text, status=status, mimetype="text/plain", headers=NOT_CACHED)

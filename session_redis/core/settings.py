@@ -13,7 +13,7 @@ filesystem sessions.
 import collections
 import os
 import re
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote_plus, urlparse
 
 from redis.connection import parse_url
@@ -41,7 +41,7 @@ class SettingError(ValueError):
     :param shown: the value as it may be shown, see :func:`masked`.
     """
 
-    def __init__(self, source, shown, expected):
+    def __init__(self, source: str, shown: Optional[str], expected: str) -> None:
         self.source = source
         self.value = shown
         super().__init__("%s=%r is not valid: %s" % (source, shown, expected))
@@ -52,7 +52,7 @@ SECRET_FIELDS = frozenset(["password", "sentinel_password", "metrics_token"])
 URL_FIELDS = frozenset(["url"])
 
 
-def masked(field, value):
+def masked(field: str, value: Optional[str]) -> Optional[str]:
     """``value`` of setting ``field`` as messages may show it: decided by
     what the setting is, never by what its name or source happens to say."""
     if value is None or field not in SECRET_FIELDS | URL_FIELDS:
@@ -60,7 +60,7 @@ def masked(field, value):
     return "***" if field in SECRET_FIELDS else mask_url(value)
 
 
-def mask_url(url):
+def mask_url(url: str) -> str:
     """``url`` with every password in it hidden: the one after ``user:``
     and any ``password=`` parameter, which redis-py reads too
     (``unix:///run/redis.sock?password=secret`` -> ``...?password=***``).
@@ -77,7 +77,7 @@ def mask_url(url):
     return head + question + query
 
 
-def _masked_parameter(piece):
+def _masked_parameter(piece: str) -> str:
     name, equals, _value = piece.partition("=")
     if equals and "password" in unquote_plus(name).lower():
         return name + "=***"
@@ -87,7 +87,7 @@ def _masked_parameter(piece):
 # --- value parsers: text -> value, or ValueError saying what was expected ---
 
 
-def parse_flag(text):
+def parse_flag(text: str) -> bool:
     word = text.strip().lower()
     if word in TRUE_WORDS:
         return True
@@ -96,12 +96,12 @@ def parse_flag(text):
     raise ValueError("use one of 1/true/yes/on or 0/false/no/off")
 
 
-def whole_number(minimum, maximum=None, unit=""):
+def whole_number(minimum: int, maximum: Optional[int] = None, unit: str = "") -> Callable[[str], int]:
     expected = "expected a whole number%s, at least %d" % (unit, minimum)
     if maximum is not None:
         expected += " and at most %d" % maximum
 
-    def parse(text):
+    def parse(text: str) -> int:
         try:
             number = int(text.strip(), 10)
         except ValueError:
@@ -118,7 +118,7 @@ parse_seconds = whole_number(1, unit=" of seconds")
 parse_database = whole_number(0)
 
 
-def parse_timeout(text):
+def parse_timeout(text: str) -> float:
     try:
         seconds = float(text.strip())
     except ValueError:
@@ -128,7 +128,7 @@ def parse_timeout(text):
     return seconds
 
 
-def parse_text(text):
+def parse_text(text: str) -> Optional[str]:
     return text.strip() or None
 
 
@@ -141,7 +141,7 @@ PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 RESERVED_PREFIXES = ("user", "device")
 
 
-def parse_prefix(text):
+def parse_prefix(text: str) -> str:
     """A namespace for one site's keys (see :data:`PREFIX_PATTERN`)."""
     prefix = text.strip()
     if not prefix:
@@ -156,7 +156,7 @@ def parse_prefix(text):
     return prefix
 
 
-def parse_url_setting(text):
+def parse_url_setting(text: str) -> str:
     url = text.strip()
     try:
         options = parse_url(url)
@@ -168,21 +168,21 @@ def parse_url_setting(text):
     return url
 
 
-def parse_file(text):
+def parse_file(text: str) -> str:
     path = text.strip()
     if not os.path.isfile(path):
         raise ValueError("no such file")
     return path
 
 
-def parse_cert_reqs(text):
+def parse_cert_reqs(text: str) -> str:
     word = text.strip().lower()
     if word not in CERT_REQS:
         raise ValueError("use one of %s" % "/".join(CERT_REQS))
     return word
 
 
-def parse_hosts(text):
+def parse_hosts(text: str) -> List[Tuple[str, Optional[int]]]:
     """``host[:port],host[:port]`` -> ``[(host, port or None), ...]``."""
     hosts = []
     for item in text.split(","):
@@ -197,7 +197,7 @@ def parse_hosts(text):
 
 # --- the settings: (field, suffix, parser, default) -------------------------
 
-SPECS = [
+SPECS: List[Tuple[str, str, Callable[[str], Any], Any]] = [
     ("enabled", "", parse_flag, False),
     ("url", "URL", parse_url_setting, None),
     ("host", "HOST", parse_text, "localhost"),
@@ -252,15 +252,17 @@ STORE_FIELDS = (
 )
 
 
-def env_name(suffix):
+def env_name(suffix: str) -> str:
     return ENV_PREFIX + ("_" + suffix if suffix else "")
 
 
-def conf_name(suffix):
+def conf_name(suffix: str) -> str:
     return CONF_PREFIX + ("_" + suffix.lower() if suffix else "")
 
 
-def _raw_value(suffix, environ, conf, conf_file):
+def _raw_value(
+    suffix: str, environ: Mapping[str, str], conf: Mapping[str, Any], conf_file: Optional[str]
+) -> Tuple[Optional[str], Optional[str]]:
     """``(where it came from, text)``; ``(None, None)`` when unset."""
     name = env_name(suffix)
     if environ.get(name) is not None:
@@ -273,7 +275,11 @@ def _raw_value(suffix, environ, conf, conf_file):
     return "%s in %s" % (conf_name(suffix), conf_file or "the configuration file"), str(value)
 
 
-def load_settings(environ=None, conf=None, conf_file=None):
+def load_settings(
+    environ: Optional[Mapping[str, str]] = None,
+    conf: Optional[Mapping[str, Any]] = None,
+    conf_file: Optional[str] = None,
+) -> Any:
     """Read and validate every setting; raise :class:`SettingError`.
 
     :param environ: the environment (default ``os.environ``).
@@ -309,12 +315,12 @@ def load_settings(environ=None, conf=None, conf_file=None):
     return settings
 
 
-def sentinel_addresses(settings):
+def sentinel_addresses(settings: Any) -> List[Tuple[str, int]]:
     """The sentinels as ``(host, port)``, the default port filled in."""
     return [(host, port or settings.sentinel_port) for host, port in settings.sentinel_host or []]
 
 
-def describe(settings):
+def describe(settings: Any) -> str:
     """One log line saying where sessions go, with no secret in it."""
     if settings.sentinel_host:
         where = "sentinels %s, master %r" % (

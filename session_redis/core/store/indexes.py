@@ -35,6 +35,10 @@ MAX_END_ROUNDS = 3
 # Odoo series sharing the keyspace, and members that are no id at all (bytes).
 IndexEntries = collections.namedtuple("IndexEntries", "ours foreign junk")
 
+# What ending through indexes reads: the index keys that list a session, its
+# entry and its owner if known (see Indexes._end_listed).
+Listed = Tuple[List[str], str, Optional[Owner]]
+
 # A user's session as the per-user index lists it: its entry (the id, or its
 # hash), Unix times, seconds left.
 UserSession = collections.namedtuple("UserSession", "entry created touched expires_in login_info")
@@ -66,14 +70,14 @@ class Indexes(StoreParts):
         session id); return how many were stored. Three round trips."""
         index = self.names.user_index(db, uid)
 
-        def listing():
+        def listing() -> List[Listed]:
             return [([index], entry, (db, uid)) for entry in self._members(index)]
 
         return self._end_listed(listing, keep=keep)
 
     def _end_listed(
         self,
-        listing: Callable[[], List[Tuple[List[str], str, Optional[Owner]]]],
+        listing: Callable[[], List[Listed]],
         keep: Optional[str] = None,
         first: Sequence[Tuple[str, Optional[Owner]]] = (),
     ) -> int:
@@ -134,11 +138,13 @@ class Indexes(StoreParts):
             members.extend((identifier, entry) for entry in sorted(entries))
         return members
 
-    def _device_listing(self, identifiers: Iterable[str], owner: Optional[Owner] = None):
+    def _device_listing(
+        self, identifiers: Iterable[str], owner: Optional[Owner] = None
+    ) -> Callable[[], List[Listed]]:
         """What the device indexes of ``identifiers`` list, for
         :meth:`_end_listed`: their sessions' owner is ``owner`` if known."""
 
-        def listing():
+        def listing() -> List[Listed]:
             return [
                 (self.names.device_indexes(identifier), entry, owner)
                 for identifier, entry in self.identifier_members(identifiers)

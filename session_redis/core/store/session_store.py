@@ -166,7 +166,14 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         self.metrics = metrics or Unmetered()
 
     @classmethod
-    def from_settings(cls, redis: Any, settings: Any, session_class: Any = None, path=None, metrics=None):
+    def from_settings(
+        cls,
+        redis: Any,
+        settings: Any,
+        session_class: Any = None,
+        path: Optional[str] = None,
+        metrics: Any = None,
+    ) -> "RedisSessionStore":
         """The store that :class:`~session_redis.core.settings.Settings` describe."""
         options = {field: getattr(settings, field) for field in STORE_FIELDS}
         return cls(redis, session_class=session_class, path=path, metrics=metrics, **options)

@@ -4,7 +4,7 @@ the session object for its save. Nothing here sends anything to Redis.
 """
 
 import collections
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..codec import CorruptData, decode_session, encode_session
 from ..layout import META, times_of, with_times
@@ -48,7 +48,7 @@ def encode_with_times(data: Mapping[str, Any], created: float, touched: float, i
     return with_times(encode_session(data), created, touched, indexed)
 
 
-def decoded(raw: Optional[bytes]):
+def decoded(raw: Optional[bytes]) -> Optional[Tuple[Dict[str, Any], float, float]]:
     """``(data, created, touched)`` of stored bytes, the addon's times
     taken out of ``data``; None if gone or unreadable."""
     if raw is None:

@@ -13,7 +13,7 @@ them or none.
 
 import collections
 import logging
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from redis.exceptions import ResponseError
 
@@ -174,7 +174,7 @@ class Writes(StoreParts):
             return 0
         clustered = is_cluster(self.redis)
 
-        def delete():
+        def delete() -> List[int]:
             if len(sessions) == 1 and not sessions[0][1] and not drops:
                 keys = self.names.keys(sessions[0][0]) + self.names.activity_keys(sessions[0][0])
                 counts = [self.redis.delete(*keys)]  # split by slot on a Cluster
