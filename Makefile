@@ -13,6 +13,7 @@ lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/zizmor --offline .github/workflows
 
 format: venv
 	.venv/bin/ruff format .
