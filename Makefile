@@ -5,8 +5,11 @@
 run:
 	SERIES="$(SERIES)" tools/run-demo
 
+# Two workers (pytest-xdist); the tests of one Odoo series stay on one worker
+# (tests/conftest.py). TEST_WORKERS=0 runs them one after the other.
+TEST_WORKERS ?= 2
 test: lint venvs
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Lint, format and type rules: pyproject.toml. `make format` rewrites the code.
 lint: venv

@@ -25,12 +25,20 @@ from tests.servers import (  # noqa: E402
 )
 
 FIGURES = []
+SECONDS_PER_FILE = collections.Counter()
 
 
 @pytest.fixture
-def figure():
-    """Record a measured figure; all of them are printed after the run."""
-    return FIGURES.append
+def figure(request):
+    """Record a measured figure; all of them are printed after the run (a
+    test's properties reach the main process from xdist's workers too)."""
+    return lambda line: request.node.user_properties.append(("figure", line))
+
+
+def pytest_runtest_logreport(report):
+    SECONDS_PER_FILE[report.nodeid.split("::")[0]] += report.duration
+    if report.when == "teardown":
+        FIGURES.extend(value for name, value in report.user_properties if name == "figure")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -38,6 +46,45 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("figures measured in this run")
         for line in FIGURES:
             terminalreporter.write_line(line)
+    if SECONDS_PER_FILE:
+        terminalreporter.section("time per test file (setup, call and teardown, summed)")
+        for name, seconds in SECONDS_PER_FILE.most_common():
+            terminalreporter.write_line("%8.1f s  %s" % (seconds, name))
+        terminalreporter.write_line("%8.1f s  in all" % sum(SECONDS_PER_FILE.values()))
+
+
+# --- running side by side (pytest-xdist, --dist loadgroup) ---
+
+SERIES_NAMES = ("11.0", "16.0", "17.0", "18.0", "19.0")
+# Fixtures that build Odoo 11's databases and nodes.
+ODOO11_FIXTURES = frozenset(
+    ["odoo_database", "odoo_nodes", "prefork_nodes", "apps_template", "apps_database"]
+)
+
+
+def item_series(item):
+    """The Odoo series a test runs: a parameter naming it, else Odoo 11's
+    fixtures, else its module's ``SERIES``; None for a test of the store
+    alone."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for value in params.values():
+        for candidate in value if isinstance(value, (tuple, list)) else (value,):
+            if candidate in SERIES_NAMES:
+                return candidate
+    if ODOO11_FIXTURES & set(item.fixturenames):
+        return "11.0"
+    series = getattr(item.module, "SERIES", None)
+    return series if series in SERIES_NAMES else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the tests of one Odoo series stay on one worker, which
+    builds that series' databases once (each worker has its own private
+    Redis, databases and ports); the other tests of a file stay together,
+    with the fixtures they share."""
+    for item in items:
+        group = item_series(item) or item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ ports, everything else to their HTTP ports. nginx runs from a private prefix fol
 """
 
 import collections
+import fcntl
 import getpass
 import os
 import re
@@ -148,17 +149,19 @@ class Balancer(object):
 def lessc_bin_dir(timeout=600):
     """The folder holding a working lessc, installed into ``.tools`` by npm
     when missing; None when there is no npm to install it with."""
-    if os.access(os.path.join(TOOLS_BIN, "lessc"), os.X_OK):
-        return TOOLS_BIN
-    if not shutil.which("npm"):
+    if not shutil.which("npm") and not os.access(os.path.join(TOOLS_BIN, "lessc"), os.X_OK):
         return None
-    subprocess.run(
-        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", TOOLS] + LESS_PACKAGES,
-        check=True,
-        timeout=timeout,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    os.makedirs(TOOLS, exist_ok=True)
+    with open(os.path.join(TOOLS, ".install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers side by side install it once
+        if not os.access(os.path.join(TOOLS_BIN, "lessc"), os.X_OK):
+            subprocess.run(
+                ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", TOOLS] + LESS_PACKAGES,
+                check=True,
+                timeout=timeout,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
     return TOOLS_BIN
 
 

@@ -35,10 +35,28 @@ def series_installed(series):
     return os.access(launcher(series), os.X_OK)
 
 
+# Ports for the servers the tests start: below the kernel's ephemeral range
+# (32768 and up), where neither outgoing connections nor a bind to port 0
+# take them, and a block of its own for each xdist worker (gw0, gw1...), so
+# that a port picked by one is never handed to the other before its server
+# binds it. Each worker walks its block; a port in use is passed over.
+PORT_BLOCK = 10000
+_last_port = [0]
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    first = 10000 + (index % 2) * PORT_BLOCK
+    for _attempt in range(PORT_BLOCK):
+        _last_port[0] = first + (_last_port[0] + 1 - first) % PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", _last_port[0]))
+            except OSError:
+                continue
+            return _last_port[0]
+    raise RuntimeError("no free port in %d-%d" % (first, first + PORT_BLOCK - 1))
 
 
 class ProcessExited(RuntimeError):
