@@ -8,10 +8,6 @@ through ``odoo shell``. No wkhtmltopdf here: the order confirmation is
 mailed without its PDF.
 """
 
-import os
-import shutil
-import subprocess
-
 from tests.servers import OdooNode
 
 APPS = "website_sale,im_livechat,website_livechat,portal,payment_transfer"
@@ -55,11 +51,3 @@ def make_apps_database(name, folder):
     output = node.shell(SETUP)
     if "apps setup done" not in output:
         raise RuntimeError("setting up %s failed:\n%s" % (name, output[-5000:]))
-
-
-def copy_database(template, name, filestore):
-    """A copy of ``template`` (with its filestore folder) named ``name``."""
-    subprocess.run(["createdb", "-T", template, name], check=True, timeout=120)
-    source = os.path.join(filestore, template)
-    if os.path.isdir(source):
-        shutil.copytree(source, os.path.join(filestore, name))

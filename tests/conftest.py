@@ -14,14 +14,17 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.apps import copy_database, make_apps_database  # noqa: E402
+from tests.apps import make_apps_database  # noqa: E402
+from tests.chrome import start_chromium  # noqa: E402
 from tests.series_apps import make_series_apps_database  # noqa: E402
 from tests.servers import (  # noqa: E402
-    OdooNode,
+    Database,
+    NodeFactory,
     RedisServer,
+    copy_of,
     drop_database,
     make_database,
-    series_installed,
+    require_series,
 )
 
 FIGURES = []
@@ -102,9 +105,6 @@ def redis_client(redis_server):
     client.flushall()
 
 
-Database = collections.namedtuple("Database", "name filestore")
-
-
 @pytest.fixture(scope="session")
 def odoo_database(tmp_path_factory):
     """One Odoo 11 database (``base`` installed) for the whole run, and
@@ -115,21 +115,6 @@ def odoo_database(tmp_path_factory):
     make_database(name, init)
     yield Database(name, os.path.join(init, "filestore"))
     drop_database(name)
-
-
-# TEST_SERIES=18.0 (or "11.0,19.0"): only the Odoo tests of those series run,
-# as the GitHub workflow's matrix does; the store's own tests always run.
-CHOSEN_SERIES = [item.strip() for item in os.environ.get("TEST_SERIES", "").split(",") if item.strip()]
-
-
-def require_series(series):
-    """Skip the test when that Odoo series has no virtualenv (its sources
-    were missing when ``make test`` ran tools/bootstrap-series), or when
-    ``TEST_SERIES`` leaves it out."""
-    if CHOSEN_SERIES and series not in CHOSEN_SERIES:
-        pytest.skip("Odoo %s: TEST_SERIES=%s leaves it out" % (series, ",".join(CHOSEN_SERIES)))
-    if not series_installed(series):
-        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (series, series))
 
 
 @pytest.fixture(scope="session")
@@ -200,56 +185,12 @@ def apps_template(tmp_path_factory):
     drop_database(name)
 
 
-def copy_of(template):
-    name = "%s_copy_%s" % (template.name, uuid.uuid4().hex[:6])
-    copy_database(template.name, name, template.filestore)
-    return Database(name, template.filestore)
-
-
 @pytest.fixture
 def apps_database(apps_template):
     """A fresh copy of the apps template for one test."""
     database = copy_of(apps_template)
     yield database
     drop_database(database.name)
-
-
-class NodeFactory(object):
-    """Makes Odoo nodes on one database sharing one filestore, with the
-    addon on (the private Redis) or off; ``stop_all`` stops them."""
-
-    def __init__(self, database, redis_server, folder, workers=0, series="11.0"):
-        self.database = database
-        self.redis_server = redis_server
-        self.folder = folder
-        self.workers = workers
-        self.series = series
-        self.started = []
-
-    def __call__(
-        self, name="node", env=None, redis=True, start=True, workers=None, extra_args=(), server_wide=None
-    ):
-        settings = (
-            {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": self.redis_server.url} if redis else {}
-        )
-        settings.update(env or {})
-        node = OdooNode(
-            self.database.name,
-            os.path.join(self.folder, name),
-            settings,
-            filestore=self.database.filestore,
-            extra_args=extra_args,
-            workers=self.workers if workers is None else workers,
-            series=self.series,
-            server_wide=server_wide,
-        )
-        self.started.append(node)
-        return node.start() if start else node
-
-    def stop_all(self):
-        for node in self.started:
-            node.stop()
-        self.redis_server.client().flushall()
 
 
 @pytest.fixture
@@ -287,3 +228,22 @@ def series_nodes(series_database, redis_server, tmp_path):
     yield factory
     for made in factories:
         made.stop_all()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium from the system with the system's chromedriver."""
+    driver = start_chromium(tmp_path / "chromium-profile")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(params=["11.0", "18.0"])
+def nodes(request):
+    """A factory of threaded nodes of Odoo 11 or of a newer series (``odoo_nodes``
+    or ``series_nodes(series)``): by default the two glues' series, 11 and
+    18; a module widens it with ``pytest.mark.parametrize("nodes", [...],
+    indirect=True)``. Only the chosen series' database is built."""
+    if request.param == "11.0":
+        return request.getfixturevalue("odoo_nodes")
+    return request.getfixturevalue("series_nodes")(request.param)

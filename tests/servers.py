@@ -6,12 +6,19 @@ folder, and is stopped by the test that started it. The machine's shared
 Redis is never touched.
 """
 
+import collections
+import concurrent.futures
+import glob
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
+import uuid
 
+import pytest
 import redis
 import requests
 
@@ -388,3 +395,97 @@ def drop_database(name):
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cursor.execute('DROP DATABASE IF EXISTS "%s"' % name)
     connection.close()
+
+
+def odoo_constant(name, series="19.0"):
+    """A constant of the installed Odoo's ``odoo/http.py`` (``60 * 60 * 3``
+    style products are computed), so that a test follows Odoo, not a guess."""
+    found = glob.glob(
+        os.path.join(REPO, ".venv-" + series, "lib", "python3*", "site-packages", "odoo", "http.py")
+    )
+    if not found:
+        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (series, series))
+    with open(found[0]) as handle:
+        match = re.search(r"^%s = ([\d *]+)$" % name, handle.read(), re.M)
+    product = 1
+    for factor in match.group(1).split("*"):
+        product *= int(factor)
+    return product
+
+
+def start_together(*nodes):
+    """Start the nodes side by side (each start waits for its HTTP port)."""
+    with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+        for future in [pool.submit(node.start) for node in nodes]:
+            future.result()
+    return nodes
+
+
+Database = collections.namedtuple("Database", "name filestore")
+
+
+# TEST_SERIES=18.0 (or "11.0,19.0"): only the Odoo tests of those series run,
+# as the GitHub workflow's matrix does; the store's own tests always run.
+CHOSEN_SERIES = [item.strip() for item in os.environ.get("TEST_SERIES", "").split(",") if item.strip()]
+
+
+def require_series(series):
+    """Skip the test when that Odoo series has no virtualenv (its sources
+    were missing when ``make test`` ran tools/bootstrap-series), or when
+    ``TEST_SERIES`` leaves it out."""
+    if CHOSEN_SERIES and series not in CHOSEN_SERIES:
+        pytest.skip("Odoo %s: TEST_SERIES=%s leaves it out" % (series, ",".join(CHOSEN_SERIES)))
+    if not series_installed(series):
+        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (series, series))
+
+
+def copy_of(template):
+    name = "%s_copy_%s" % (template.name, uuid.uuid4().hex[:6])
+    copy_database(template.name, name, template.filestore)
+    return Database(name, template.filestore)
+
+
+class NodeFactory(object):
+    """Makes Odoo nodes on one database sharing one filestore, with the
+    addon on (the private Redis) or off; ``stop_all`` stops them."""
+
+    def __init__(self, database, redis_server, folder, workers=0, series="11.0"):
+        self.database = database
+        self.redis_server = redis_server
+        self.folder = folder
+        self.workers = workers
+        self.series = series
+        self.started = []
+
+    def __call__(
+        self, name="node", env=None, redis=True, start=True, workers=None, extra_args=(), server_wide=None
+    ):
+        settings = (
+            {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": self.redis_server.url} if redis else {}
+        )
+        settings.update(env or {})
+        node = OdooNode(
+            self.database.name,
+            os.path.join(self.folder, name),
+            settings,
+            filestore=self.database.filestore,
+            extra_args=extra_args,
+            workers=self.workers if workers is None else workers,
+            series=self.series,
+            server_wide=server_wide,
+        )
+        self.started.append(node)
+        return node.start() if start else node
+
+    def stop_all(self):
+        for node in self.started:
+            node.stop()
+        self.redis_server.client().flushall()
+
+
+def copy_database(template, name, filestore):
+    """A copy of ``template`` (with its filestore folder) named ``name``."""
+    subprocess.run(["createdb", "-T", template, name], check=True, timeout=120)
+    source = os.path.join(filestore, template)
+    if os.path.isdir(source):
+        shutil.copytree(source, os.path.join(filestore, name))

@@ -21,3 +21,38 @@ class DeviceStore(RedisSessionStore):
 
 def new_identifier():
     return base64.urlsafe_b64encode(os.urandom(63)).decode("ascii")[:42]
+
+
+class Clock(object):
+    """A clock the test moves by hand (Redis TTLs still run in real time)."""
+
+    def __init__(self):
+        self.now = 1000000.0
+
+    def __call__(self):
+        return self.now
+
+
+def commands(client):
+    """Commands the server ran since the last call, by name."""
+    stats = client.info("commandstats")
+    client.config_resetstat()
+    return {
+        name[len("cmdstat_") :]: value["calls"]
+        for name, value in stats.items()
+        if not name.startswith(("cmdstat_config", "cmdstat_info"))
+    }
+
+
+def dump(client, match="*"):
+    """Every key name and every stored string or set member in Redis (of the
+    keys ``match`` matches)."""
+    found = []
+    for key in client.scan_iter(match=match):
+        found.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            found.append(client.get(key))
+        elif kind == b"set":
+            found.extend(client.smembers(key))
+    return b"\n".join(found).decode()

@@ -38,11 +38,6 @@ def acl_redis(tmp_path):
         server.stop()
 
 
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
-
-
 def as_user(server):
     return {
         "ODOO_SESSION_REDIS_URL": "redis://%s:%s@127.0.0.1:%d/0" % (USER, PASSWORD, server.port),

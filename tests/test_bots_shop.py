@@ -13,8 +13,8 @@ from odoo.http import OpenERPSession
 
 from session_redis.core.store import RedisSessionStore
 from tests.apps import PRODUCTS
-from tests.conftest import NodeFactory
 from tests.lb import lessc_bin_dir, path_with_lessc
+from tests.servers import NodeFactory
 
 
 @pytest.fixture

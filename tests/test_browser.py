@@ -14,7 +14,6 @@ from tests.chrome import (  # noqa: E402
     By,
     needs_browser,
     page_state,
-    start_chromium,
     submit_login_form,
 )
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
@@ -39,14 +38,6 @@ LOGGED_IN_PAGES = [
 ]
 
 SCREENSHOT = "browser-logged-in.png"
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium from the system with the system's chromedriver."""
-    driver = start_chromium(tmp_path / "chromium-profile")
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

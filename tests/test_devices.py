@@ -26,8 +26,7 @@ from werkzeug.contrib.sessions import Session
 
 from session_redis.core.layout import activity_key, device_index_key, session_key, user_index_key
 from tests.servers import REPO, free_port, launcher, wait_until
-from tests.stores import DeviceStore, new_identifier
-from tests.test_store import commands
+from tests.stores import DeviceStore, commands, new_identifier
 from tests.web_client import CHROME, FIREFOX, SAFARI, Browser, devices
 from tests.websocket import SESSION_EXPIRED, BusClosed, BusSocket, Ticker, next_tick
 

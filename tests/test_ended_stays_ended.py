@@ -22,11 +22,6 @@ from tests.stores import DeviceStore
 from tests.web_client import CHROME, FIREFOX, Browser, devices, held_request
 
 
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
-
-
 def test_a_request_in_flight_does_not_bring_back_a_logged_out_session(nodes, redis_client):
     a, b = nodes("a"), nodes("b")
     sid = a.login()

@@ -13,11 +13,6 @@ from session_redis.core.layout import META, legacy_session_key, session_key
 from tests.servers import LAUNCHER, REPO
 
 
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
-
-
 def use_every_second(node, sid, seconds):
     """Use the session once a second; return how many uses found it alive."""
     alive = 0

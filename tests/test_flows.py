@@ -26,9 +26,8 @@ from tests.chrome import (
     start_chromium,
     submit_login_form,
 )
-from tests.conftest import copy_of
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
-from tests.servers import REPO, OdooNode, drop_database
+from tests.servers import REPO, OdooNode, copy_of, drop_database
 from tests.shop import ADDRESS, SHOP_WALK
 
 pytestmark = [needs_browser, pytest.mark.timeout(600)]

@@ -16,7 +16,7 @@ from werkzeug.contrib.sessions import Session
 from session_redis.core import jobs
 from session_redis.core.layout import activity_key, device_index_key, session_key, user_index_key
 from session_redis.core.store import LOGIN_INFO, short_hash, short_id
-from tests.stores import DeviceStore, new_identifier
+from tests.stores import DeviceStore, dump, new_identifier
 
 PREFIX = "shop"
 DB = "prod"
@@ -37,20 +37,6 @@ def logged_in(store, identifier=None, uid=2):
     store.save(session)
     store.record_activity(session)
     return sid
-
-
-def dump(client, match="*"):
-    """Every key name and every stored string or set member in Redis (of the
-    keys ``match`` matches)."""
-    found = []
-    for key in client.scan_iter(match=match):
-        found.append(key)
-        kind = client.type(key)
-        if kind == b"string":
-            found.append(client.get(key))
-        elif kind == b"set":
-            found.extend(client.smembers(key))
-    return b"\n".join(found).decode()
 
 
 def keys(client, prefix=PREFIX):

@@ -7,7 +7,6 @@ from an entry that is not a session id."""
 import logging
 import re
 
-import pytest
 from odoo.http import OpenERPSession
 
 from session_redis.core.layout import session_key, user_index_key
@@ -100,11 +99,6 @@ def test_a_device_index_that_is_not_a_set_lists_nothing_and_is_ended(redis_clien
 
 
 # --- through Odoo 11 and 18 ---------------------------------------------------
-
-
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
 
 
 def test_through_odoo_a_key_of_another_type_and_an_index_that_is_no_set_answer_no_5xx(nodes, redis_client):

@@ -8,18 +8,11 @@ import os
 import subprocess
 import uuid
 
-import pytest
-
 from session_redis.core.codec import decode_session
 from session_redis.core.layout import session_key
 from tests.servers import REPO, RedisServer, launcher
 
 TIMEOUT = 30
-
-
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
 
 
 def operator(node, url, tmp_path, *args):

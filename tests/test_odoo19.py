@@ -8,51 +8,16 @@ end the device's other sessions. The session's age is Odoo's own
 ``create_time``, moved back in Redis here instead of waiting hours.
 """
 
-import glob
-import os
-import re
-
-import pytest
 import requests
 
 from session_redis.core.codec import decode_session, encode_session
 from session_redis.core.layout import META, device_index_key, session_key, times_of, with_times
-from tests.servers import REPO
+from tests.servers import odoo_constant
+from tests.web_client import info
 
 SERIES = "19.0"
 IDENTIFIER = 42
 EXPIRED = "odoo.http.SessionExpiredException"
-
-
-def odoo_constant(name):
-    """A constant of the installed Odoo 19's ``odoo/http.py`` (``60 * 60 * 3``
-    style products are computed), so that the test follows Odoo, not a guess."""
-    found = glob.glob(
-        os.path.join(REPO, ".venv-" + SERIES, "lib", "python3*", "site-packages", "odoo", "http.py")
-    )
-    if not found:
-        pytest.skip("Odoo %s not installed: run tools/bootstrap-series %s" % (SERIES, SERIES))
-    with open(found[0]) as handle:
-        match = re.search(r"^%s = ([\d *]+)$" % name, handle.read(), re.M)
-    product = 1
-    for factor in match.group(1).split("*"):
-        product *= int(factor)
-    return product
-
-
-def info(node, sid):
-    """``(uid or None, the cookie Odoo sets back)`` for a request with ``sid``."""
-    response = requests.post(
-        node.url + "/web/session/get_session_info",
-        json={"jsonrpc": "2.0", "method": "call", "params": {}},
-        cookies={"session_id": sid},
-        timeout=60,
-    )
-    body = response.json()
-    if "error" in body:
-        assert body["error"]["data"]["name"] == EXPIRED, body
-        return None, response.cookies.get("session_id")
-    return body["result"]["uid"], response.cookies.get("session_id")
 
 
 def age(redis, sid, seconds):

@@ -17,8 +17,7 @@ import os
 
 import pytest
 
-from tests.conftest import require_series
-from tests.servers import REPO, SERIES
+from tests.servers import REPO, SERIES, require_series
 
 
 def load_tool():

@@ -1,37 +1,9 @@
 """Secrets, isolation between sites, logout and session fixation, through
 real Odoo 11 nodes."""
 
-import requests
-
 from session_redis.core.layout import session_key
 from tests.servers import RedisServer
-
-
-def planted_session(node):
-    """An anonymous session id handed out and stored by Odoo, as an attacker
-    gets one. A session holding only Odoo's defaults is not stored: a failed
-    login leaves the login it tried in this one."""
-    sid = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
-    failed = node.json(
-        "/web/session/authenticate",
-        {"db": node.database, "login": "admin", "password": "wrong"},
-        session_id=sid,
-    )
-    assert not failed.json()["result"]["uid"]
-    return sid
-
-
-def authenticate_with(node, sid):
-    """Log in with ``sid``; return the id of the cookie Odoo sends back."""
-    response = node.json(
-        "/web/session/authenticate",
-        {"db": node.database, "login": "admin", "password": "admin"},
-        session_id=sid,
-    )
-    result = response.json()["result"]
-    cookie = response.cookies.get("session_id", sid)
-    assert result["uid"] and result["session_id"] == cookie
-    return cookie
+from tests.web_client import authenticate_with, planted_session
 
 
 def test_with_rotation_off_a_planted_id_still_dies_at_login(odoo_nodes, redis_client):

@@ -16,8 +16,9 @@ import requests
 
 from session_redis.core.codec import decode_session, encode_session
 from session_redis.core.layout import META, session_key, times_of, with_times
-from tests.test_hashed_ids import dump
-from tests.test_odoo19 import info, odoo_constant
+from tests.servers import odoo_constant
+from tests.stores import dump
+from tests.web_client import info
 
 # A prefix of the test's own: nodes of earlier tests may still write to the
 # same private Redis, and only this site's keys are copied.
@@ -31,9 +32,8 @@ def sha(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture(params=["11.0", "18.0", "19.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
+# Every glue, and 19's soft rotation: the conftest's nodes fixture, widened.
+SERIES_OF_NODES = ["11.0", "18.0", "19.0"]
 
 
 def age(redis, key, seconds):
@@ -45,6 +45,7 @@ def age(redis, key, seconds):
     redis.set(key, with_times(encode_session(data), *times), keepttl=True)
 
 
+@pytest.mark.parametrize("nodes", SERIES_OF_NODES, indirect=True)
 def test_switching_hashing_on_logs_nobody_out_and_a_copy_of_redis_then_logs_nobody_in(nodes, redis_client):
     plain = nodes("plain", env=PLAIN)  # hashing off: the site before the switch
     before = plain.login()

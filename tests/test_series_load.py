@@ -21,12 +21,11 @@ import time
 import requests
 
 from session_redis.core.layout import session_key
-from tests.conftest import NodeFactory
 from tests.lb import Balancer
 from tests.load import Record, create_users, jsonrpc, percentile, shopper, warm_up
+from tests.probing import command_calls, commands_since
 from tests.series_apps import PRODUCTS
-from tests.servers import wait_until
-from tests.test_probes import command_calls, commands_since
+from tests.servers import NodeFactory, wait_until
 from tests.websocket import SESSION_EXPIRED, TICK, BusClosed, BusSocket, Ticker
 
 SERIES = "18.0"

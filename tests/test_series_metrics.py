@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import SERIES
-from tests.test_probes import (
+from tests.probing import (
     assert_only_the_paths_as_spelled_answer,
     changes,
     command_calls,
     commands_since,
     scrape,
 )
+from tests.servers import SERIES
 
 
 @pytest.mark.parametrize("series", SERIES)

@@ -7,8 +7,10 @@ import pytest
 import requests
 
 from session_redis.core.layout import session_key
-from tests.servers import SERIES, RedisServer, free_port
-from tests.test_series_sessions import HEALTH, TIMEOUT, start_together
+from tests.probing import HEALTH
+from tests.servers import SERIES, RedisServer, free_port, start_together
+
+TIMEOUT = 30
 
 SOME_SID = {
     "16.0": "5e" * 20,

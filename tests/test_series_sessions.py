@@ -11,7 +11,6 @@ other settings starts its own.
 """
 
 import collections
-import concurrent.futures
 import os
 import subprocess
 import uuid
@@ -21,9 +20,8 @@ import requests
 
 from session_redis.core.layout import device_index_key, session_key, user_index_key
 from session_redis.core.store import short_hash
-from tests.conftest import NodeFactory
-from tests.servers import REPO, SERIES, free_port, launcher, wait_until
-from tests.test_probes import command_calls, commands_since
+from tests.probing import command_calls, commands_since
+from tests.servers import REPO, SERIES, NodeFactory, free_port, launcher, start_together, wait_until
 from tests.websocket import BusSocket
 
 pytestmark = pytest.mark.parametrize("series", SERIES, scope="module")
@@ -35,14 +33,6 @@ IDENTIFIER = 42  # Odoo 18: the first 42 characters of an id name a device
 TIMEOUT = 30
 
 Nodes = collections.namedtuple("Nodes", "a b files_a files_b")
-
-
-def start_together(*nodes):
-    """Start the nodes side by side (each start waits for its HTTP port)."""
-    with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
-        for future in [pool.submit(node.start) for node in nodes]:
-            future.result()
-    return nodes
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from session_redis.core.layout import META, legacy_session_key, session_key
-from tests.test_security import authenticate_with, planted_session
+from tests.web_client import authenticate_with, planted_session
 
 PREFIXES = ["", "shop"]
 

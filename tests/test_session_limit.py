@@ -7,11 +7,6 @@ import pytest
 from session_redis.core.layout import session_key
 
 
-@pytest.fixture(params=["11.0", "18.0"])
-def nodes(request, odoo_nodes, series_nodes):
-    return odoo_nodes if request.param == "11.0" else series_nodes(request.param)
-
-
 @pytest.mark.parametrize("limit", [1, 3])
 def test_a_login_beyond_the_limit_logs_the_oldest_session_out_on_every_node(nodes, redis_client, limit):
     env = {"ODOO_SESSION_REDIS_MAX_SESSIONS_PER_USER": str(limit)}

@@ -12,6 +12,7 @@ from session_redis.core.codec import encode_session
 from session_redis.core.layout import META, body_of, legacy_session_key, session_key
 from session_redis.core.store import RedisSessionStore, RedisUnavailable, encode_with_times
 from tests.servers import REPO, RedisServer
+from tests.stores import Clock, commands
 
 SID = "a" * 40
 
@@ -229,27 +230,6 @@ def test_redis_down_raises_http_503(tmp_path):
         with pytest.raises(RedisUnavailable) as error:
             action()
         assert error.value.code == 503
-
-
-class Clock(object):
-    """A clock the test moves by hand (Redis TTLs still run in real time)."""
-
-    def __init__(self):
-        self.now = 1000000.0
-
-    def __call__(self):
-        return self.now
-
-
-def commands(client):
-    """Commands the server ran since the last call, by name."""
-    stats = client.info("commandstats")
-    client.config_resetstat()
-    return {
-        name[len("cmdstat_") :]: value["calls"]
-        for name, value in stats.items()
-        if not name.startswith(("cmdstat_config", "cmdstat_info"))
-    }
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from redis.connection import Connection, ConnectionPool
 from session_redis.core.layout import legacy_session_key
 from session_redis.core.store import LOGIN_INFO, RedisSessionStore
 from tests.servers import wait_until
-from tests.test_store import Clock
+from tests.stores import Clock
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from session_redis.core.store import short_id
 from tests.chrome import needs_browser, reread, submit_login_form
 from tests.lb import Balancer, lessc_bin_dir, path_with_lessc
 from tests.servers import REPO, OdooNode, drop_database
-from tests.test_browser import browser  # noqa: F401  (browser: a fixture)
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402

@@ -133,3 +133,45 @@ def held_request(node, path, sid, params=None):
         return head[0], cookie
 
     return finish
+
+
+def info(node, sid):
+    """``(uid or None, the cookie Odoo sets back)`` for a request with ``sid``."""
+    response = requests.post(
+        node.url + "/web/session/get_session_info",
+        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        cookies={"session_id": sid},
+        timeout=60,
+    )
+    body = response.json()
+    if "error" in body:
+        assert body["error"]["data"]["name"] == EXPIRED, body
+        return None, response.cookies.get("session_id")
+    return body["result"]["uid"], response.cookies.get("session_id")
+
+
+def planted_session(node):
+    """An anonymous session id handed out and stored by Odoo, as an attacker
+    gets one. A session holding only Odoo's defaults is not stored: a failed
+    login leaves the login it tried in this one."""
+    sid = requests.get(node.url + "/web/login", timeout=30).cookies["session_id"]
+    failed = node.json(
+        "/web/session/authenticate",
+        {"db": node.database, "login": "admin", "password": "wrong"},
+        session_id=sid,
+    )
+    assert not failed.json()["result"]["uid"]
+    return sid
+
+
+def authenticate_with(node, sid):
+    """Log in with ``sid``; return the id of the cookie Odoo sends back."""
+    response = node.json(
+        "/web/session/authenticate",
+        {"db": node.database, "login": "admin", "password": "admin"},
+        session_id=sid,
+    )
+    result = response.json()["result"]
+    cookie = response.cookies.get("session_id", sid)
+    assert result["uid"] and result["session_id"] == cookie
+    return cookie
