@@ -24,6 +24,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from tests.chrome import (
     By,
@@ -40,7 +41,7 @@ from tests.chrome import (
 from tests.conftest import require_series
 from tests.lb import Balancer
 from tests.series_apps import ALICE, BOB, DAVE, PASSWORD, PAULA, PRODUCTS, TESS, TOTP_SECRET
-from tests.servers import REPO, OdooNode
+from tests.servers import REPO, OdooNode, wait_until
 from tests.shop import ADDRESS, SHOP_WALK
 
 pytestmark = [needs_browser, pytest.mark.timeout(600)]
@@ -207,10 +208,44 @@ class Site(object):
             pytest.skip("%s on %s: SERIES_BROWSER_ALL=1 runs it (the suite's time)" % (flow, self.mode))
 
     def rolling_restart(self):
-        """Restart every node, one at a time, each on its own ports."""
+        """Restart every node, one at a time, each on its own ports, as an
+        operator does: the next node stops once the balancer sends requests
+        to the restarted one again (:meth:`wait_in_rotation`)."""
         for node in self.nodes:
             node.stop()
             node.start(120)
+            self.wait_in_rotation(node)
+
+    def wait_in_rotation(self, node, timeout=60):
+        """Return once nginx has passed a request to each of ``node``'s
+        ports again: its health pages asked through the balancer until one
+        of each is answered there.
+
+        nginx (open source) has only passive health checks. With the
+        template's defaults (``max_fails=1``, ``fail_timeout=10s``) a server
+        that refused one connection while it was down is skipped for 10 s,
+        then given one request; only when a request it took *ends* is it
+        counted as up again. A websocket ends when its browser leaves, so a
+        restarted gevent port takes one new websocket per 10 s: stopping
+        the next node at once left ``/websocket`` without a live upstream
+        (502 "no live upstreams" to every handshake for up to 18 s, until
+        the second node was back). The short health requests put the node
+        back for good."""
+        for path, port in (("/web/health", node.port), ("/websocket/health", node.longpolling_port)):
+            address = "127.0.0.1:%d" % port
+            since = len(self.balancer.access_lines())
+
+            def served(path=path, address=address, since=since):
+                requests.get(self.url + path, timeout=10)
+                # nginx logs a request once answered: a line not there yet
+                # is read at the next round.
+                return [
+                    line
+                    for line in self.balancer.access_lines()[since:]
+                    if line[3] == path and line[1] == "200" and line[0].split(", ")[-1] == address
+                ]
+
+            wait_until(served, timeout, "nginx sending %s to %s after its restart" % (path, address))
 
     @property
     def mode(self):
@@ -565,18 +600,83 @@ def test_discuss_message_reaches_the_other_users_open_client_over_the_websocket(
 
 # --- a rolling restart during Discuss ---
 
+# Keeps, in the page, what its bus service (the web client's websocket, held
+# by Odoo's shared worker) reports: [time, event, detail], oldest first.
+# Odoo 16-18 name the events connect, reconnect, disconnect... 19
+# BUS:CONNECT, BUS:RECONNECT, BUS:DISCONNECT...
+WATCH_BUS_SCRIPT = """
+var debug = odoo.__WOWL_DEBUG__;
+var bus = debug && debug.root.env.services.bus_service;
+if (!bus) return false;
+window.sessionRedisBus = [];
+['connect', 'reconnect', 'disconnect', 'worker_state_updated'].forEach(function (name) {
+    [name, 'BUS:' + name.toUpperCase()].forEach(function (type) {
+        bus.addEventListener(type, function (event) {
+            sessionRedisBus.push([Date.now() / 1000, name, event.detail === undefined ? null : event.detail]);
+        });
+    });
+});
+return true;
+"""
+
+# Odoo's worker retries a websocket after 1.5 times its last delay plus up
+# to 1 s, from 1 s up to 60 s (bus/static/src/workers/websocket_worker.js,
+# 16-19): the longest step, with time to spare.
+RECONNECT_TIMEOUT = 90
+
+
+def bus_events(driver):
+    return driver.execute_script("return window.sessionRedisBus || [];")
+
+
+def websocket_open(events):
+    """Whether the last connection event the page saw is an opening."""
+    opened = [name for _at, name, _detail in events if name in ("connect", "reconnect", "disconnect")]
+    return bool(opened) and opened[-1] != "disconnect"
+
+
+def websocket_story(events, since):
+    """What ``events`` tell of the websocket, in seconds from ``since``."""
+    story = []
+    for at, name, detail in events:
+        if name == "disconnect":
+            story.append("%+.1f s closed (%s)" % (at - since, (detail or {}).get("code")))
+        elif name in ("connect", "reconnect"):
+            story.append("%+.1f s open" % (at - since))
+    # Odoo 18 and 19 tell each handshake the worker starts.
+    tries = [at for at, name, detail in events if name == "worker_state_updated" and detail == "CONNECTING"]
+    return "%s%s" % (", ".join(story) or "no event", "; %d handshakes" % len(tries) if tries else "")
+
 
 def restart_flow(site, a, b):
     """With Discuss open in A's and B's browsers, every node is restarted,
-    one at a time. B writes again: A's page, never reloaded, shows it once
-    its websocket has reconnected; then both are logged in on every node."""
+    one at a time. Once A's websocket is open again, B writes: A's page,
+    never reloaded, shows it; then both are logged in on every node."""
     outcome = discuss_flow(site, a, b)
     if outcome != DONE:
         return outcome
+    assert a.execute_script(WATCH_BUS_SCRIPT), "alice's page has no bus service to watch"
+    started = time.time()
     site.rolling_restart()
-    # Odoo's websocket reconnects with a growing back-off: allow for it.
-    outcome = bob_writes(site, a, b, "Still there after the restarts?", 120)
+    restarted = time.time()
+    # Every node was restarted, so A's websocket was closed: the message is
+    # to come through the one Odoo's worker opens again.
+    if not shows(a, RECONNECT_TIMEOUT, lambda driver: websocket_open(bus_events(driver))):
+        return "not shown after the restarts: alice's websocket not open again %d s after them (%s)" % (
+            RECONNECT_TIMEOUT,
+            websocket_story(bus_events(a), restarted),
+        )
+    print(
+        "%s: alice's websocket over the restarts (%.0f s; times from their end): %s"
+        % (site.mode, restarted - started, websocket_story(bus_events(a), restarted))
+    )
+    outcome = bob_writes(site, a, b, "Still there after the restarts?", 30)
     if outcome != DONE:
+        if outcome.startswith("not shown"):
+            outcome += "; her websocket: %s; the balancer takes her cookie for %s" % (
+                websocket_story(bus_events(a), restarted),
+                whoami(a),
+            )
         return outcome.replace("not shown:", "not shown after the restarts:")
     screenshot(a, "restart", site)
     for login, driver in ((ALICE, a), (BOB, b)):

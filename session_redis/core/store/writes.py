@@ -83,8 +83,9 @@ class Writes(StoreParts):
           written as above; if the predecessor ended, so does the new id.
 
         Ending sessions deletes all their keys at once, then reads their
-        indexes again (:meth:`_end_listed`): what a request wrote (and
-        indexed) before its proof failed to fail is found there.
+        indexes again (:meth:`~.indexes.Indexes._end_listed`): a new id
+        whose proof succeeded just before the end was indexed before its
+        proof, so the second read finds it.
 
         Index entries (see :meth:`_index`) go in the same round trip as the
         first ``SET``; the per-user limit applies once the write is proved."""
