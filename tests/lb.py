@@ -28,7 +28,10 @@ TOOLS_BIN = os.path.join(TOOLS, "node_modules", ".bin")
 
 
 def servers(ports):
-    return "\n".join("        server 127.0.0.1:%d;" % port for port in ports)
+    """The template's server lines: ``max_fails=0`` as deploy/nginx.conf.template
+    asks, so that a node refusing connections during its restart is never
+    marked down (each request then tries the other one)."""
+    return "\n".join("        server 127.0.0.1:%d max_fails=0;" % port for port in ports)
 
 
 def render_config(port, upstream_ports, longpolling_ports, user=None):
@@ -128,11 +131,14 @@ class Balancer(object):
         return text
 
     def access_lines(self):
-        """``(node address, status, method, uri)`` per proxied request, oldest first."""
+        """``(node addresses, status, method, uri)`` per proxied request,
+        oldest first; a request nginx retried names every node it tried
+        (``a, b``: the last one answered)."""
         if not os.path.exists(self.access_log):
             return []
         with open(self.access_log, errors="replace") as handle:
-            return [tuple(line.split(" ", 3)) for line in handle.read().splitlines() if line]
+            lines = [line for line in handle.read().splitlines() if line]
+        return [tuple(line.rsplit(" ", 3)) for line in lines]  # a URI holds no space
 
     def requests_per_node(self, since=0):
         """How many requests each node answered, from access line ``since`` on.

@@ -80,8 +80,9 @@ def node_addresses(nodes):
 def page_loads_per_node(balancer, since):
     """Documents (not calls) each node served: tells how pages were spread."""
     counts = {}
-    for address, _status, method, uri in balancer.access_lines()[since:]:
+    for addresses, _status, method, uri in balancer.access_lines()[since:]:
         if method == "GET" and (uri == "/web" or uri.startswith("/web?")):
+            address = addresses.split(", ")[-1]  # the node that answered
             counts[address] = counts.get(address, 0) + 1
     return counts
 

@@ -217,20 +217,20 @@ class Site(object):
             self.wait_in_rotation(node)
 
     def wait_in_rotation(self, node, timeout=60):
-        """Return once nginx has passed a request to each of ``node``'s
-        ports again: its health pages asked through the balancer until one
-        of each is answered there.
+        """Return once nginx has had a request answered by each of
+        ``node``'s ports again: its health pages are asked through the
+        balancer until one of each is served there.
 
         nginx (open source) has only passive health checks. With the
         template's defaults (``max_fails=1``, ``fail_timeout=10s``) a server
-        that refused one connection while it was down is skipped for 10 s,
-        then given one request; only when a request it took *ends* is it
-        counted as up again. A websocket ends when its browser leaves, so a
-        restarted gevent port takes one new websocket per 10 s: stopping
-        the next node at once left ``/websocket`` without a live upstream
-        (502 "no live upstreams" to every handshake for up to 18 s, until
-        the second node was back). The short health requests put the node
-        back for good."""
+        that refused a connection while it was down is skipped for 10 s,
+        then given one request, and counted as up again only once a request
+        it took has *ended*. A websocket lasts as long as its page, so a
+        restarted gevent port took one new websocket per 10 s: stopping the
+        next node at once left ``/websocket`` without a live upstream (seen
+        in 2 runs of 4: 502 "no live upstreams" to every handshake of A's
+        page for 13 to 18 s, until the last node was back). A health
+        request ends at once and puts the node back."""
         for path, port in (("/web/health", node.port), ("/websocket/health", node.longpolling_port)):
             address = "127.0.0.1:%d" % port
             since = len(self.balancer.access_lines())
@@ -580,7 +580,8 @@ def alice_socket(site, a):
     a.switch_to.window(a.window_handles[0])
 
     def closed(_driver):
-        return [line[0] for line in access_since(site, since) if line[3].startswith("/websocket")]
+        lines = access_since(site, since)
+        return [line[0].split(", ")[-1] for line in lines if line[3].startswith("/websocket")]
 
     return shows(a, 15, closed) or []
 
