@@ -609,9 +609,11 @@ def test_nginx_fills_the_template_with_every_replica_http_and_gevent_port():
     routes = {path: re.search(r"proxy_pass http://(\w+);", block) for path, block in locations(text).items()}
     routes = {path: match.group(1) for path, match in routes.items() if match}
     for name, service in replicas().items():
-        gevent = "server %s:%s;" % (name, option(service, realtime_option(service)))
+        # max_fails=0: a replica refusing connections while it restarts is
+        # never marked down (the template says why)
+        gevent = "server %s:%s max_fails=0;" % (name, option(service, realtime_option(service)))
         assert gevent in upstreams[routes["/websocket"]] and gevent in upstreams[routes["/longpolling/"]]
-        assert "server %s:8069;" % name in upstreams[routes["/"]]
+        assert "server %s:8069 max_fails=0;" % name in upstreams[routes["/"]]
     assert all("random;" in upstream for upstream in upstreams.values())  # no stickiness
 
 
