@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -47,22 +48,25 @@ def series_installed(series):
 # take them, and a block of its own for each xdist worker (gw0, gw1...), so
 # that a port picked by one is never handed to the other before its server
 # binds it. Each worker walks its block; a port in use is passed over.
+# Nodes started side by side pick theirs from threads: one walk, under a lock.
 PORT_BLOCK = 10000
 _last_port = [0]
+_port_lock = threading.Lock()
 
 
 def free_port():
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker[2:].isdigit() else 0
     first = 10000 + (index % 2) * PORT_BLOCK
-    for _attempt in range(PORT_BLOCK):
-        _last_port[0] = first + (_last_port[0] + 1 - first) % PORT_BLOCK
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", _last_port[0]))
-            except OSError:
-                continue
-            return _last_port[0]
+    with _port_lock:
+        for _attempt in range(PORT_BLOCK):
+            _last_port[0] = first + (_last_port[0] + 1 - first) % PORT_BLOCK
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", _last_port[0]))
+                except OSError:
+                    continue
+                return _last_port[0]
     raise RuntimeError("no free port in %d-%d" % (first, first + PORT_BLOCK - 1))
 
 
