@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 
-import pytest
 import redis
 import requests
 
@@ -404,6 +403,8 @@ def drop_database(name):
 def odoo_constant(name, series="19.0"):
     """A constant of the installed Odoo's ``odoo/http.py`` (``60 * 60 * 3``
     style products are computed), so that a test follows Odoo, not a guess."""
+    import pytest  # not at the top: the benchmarks import this module without pytest
+
     found = glob.glob(
         os.path.join(REPO, ".venv-" + series, "lib", "python3*", "site-packages", "odoo", "http.py")
     )
@@ -437,6 +438,8 @@ def require_series(series):
     """Skip the test when that Odoo series has no virtualenv (its sources
     were missing when ``make test`` ran tools/bootstrap-series), or when
     ``TEST_SERIES`` leaves it out."""
+    import pytest  # not at the top: the benchmarks import this module without pytest
+
     if CHOSEN_SERIES and series not in CHOSEN_SERIES:
         pytest.skip("Odoo %s: TEST_SERIES=%s leaves it out" % (series, ",".join(CHOSEN_SERIES)))
     if not series_installed(series):
