@@ -1,5 +1,5 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test lint format load bench compat lb-demo venv venvs clean
+.PHONY: run test lint format load bench compat lb-demo wheels venv venvs clean
 
 # SERIES=16.0, 17.0, 18.0 or 19.0 serves that Odoo instead of Odoo 11.
 run:
@@ -41,6 +41,11 @@ compat: venv
 # SERIES=16.0, 17.0, 18.0 or 19.0 as for run.
 lb-demo:
 	SERIES="$(SERIES)" tools/lb-demo
+
+# One wheel per series in dist/ (odoo_addon_session_redis-18.0.<version>-...),
+# installed with pip where Odoo finds it without --addons-path (docs/deployment.rst).
+wheels: venv
+	.venv/bin/python tools/build-wheels
 
 venv:
 	tools/bootstrap

@@ -164,6 +164,9 @@ class OdooNode(object):
         ``"18.0"``... (``.venv-<series>/bin/odoo``, see :func:`launcher`).
     :param server_wide: the ``--load`` list; by default the addon after
         ``web`` (Odoo 11) or ``base,web`` (16 and later).
+    :param addons_path: ``--addons-path``; this checkout by default, None
+        for none (Odoo's own addons and the ``odoo/addons`` folders on the
+        Python path: an installed wheel).
 
     The ports are chosen at the first start and kept by restarts, so a
     balancer in front keeps finding the node.
@@ -179,9 +182,11 @@ class OdooNode(object):
         workers=0,
         series="11.0",
         server_wide=None,
+        addons_path=REPO,
     ):
         self.database = database
         self.data_dir = data_dir
+        self.addons_path = addons_path
         self.env = env
         self.filestore = filestore
         self.extra_args = list(extra_args)
@@ -209,16 +214,20 @@ class OdooNode(object):
 
     def command(self, *args):
         # Odoo adds its own addons folder to the path on every series.
-        return [
-            launcher(self.series),
-            "--addons-path=" + REPO,
-            "--load=" + self.server_wide,
-            "--data-dir=" + self.data_dir,
-            "-d",
-            self.database,
-            "--db-filter=^%s$" % self.database,
-            "--max-cron-threads=0",
-        ] + list(args)
+        addons = ["--addons-path=" + self.addons_path] if self.addons_path else []
+        return (
+            [launcher(self.series)]
+            + addons
+            + [
+                "--load=" + self.server_wide,
+                "--data-dir=" + self.data_dir,
+                "-d",
+                self.database,
+                "--db-filter=^%s$" % self.database,
+                "--max-cron-threads=0",
+            ]
+            + list(args)
+        )
 
     def shell(self, script, *options, timeout=300):
         """Run ``script`` in ``odoo shell`` on this node's database (the node

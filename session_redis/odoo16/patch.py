@@ -6,7 +6,8 @@ Odoo itself rotates the session id at every login (``Session.finalize``
 asks for it) and at logout, so ``ROTATE_ON_LOGIN`` has nothing to add here;
 ``finalize`` records the login (:func:`session_redis.users.record_login`).
 When a user's password changes or the user is archived, ``res.users.write``
-ends the user's other sessions in Redis at once.
+ends the user's other sessions in Redis at once. OCA's auth_session_timeout,
+if on the addons path, counts idle time in Redis (:mod:`..idle_timeout`).
 
 Odoo 16 loads the session before its own error handling: a Redis outage
 then would answer 500. The WSGI entry (``Application.__call__``) turns it
@@ -19,7 +20,7 @@ dispatchers (a JSON-RPC call would get HTTP 200 with an error): their
 from odoo import http
 from odoo.addons.base.models import res_users
 
-from .. import series, users
+from .. import idle_timeout, series, users
 from ..core.store import RedisUnavailable
 from .store import Odoo16SessionStore, RedisSession
 
@@ -55,6 +56,7 @@ def use_redis_sessions(client, settings, metrics=None):
     http.root.__dict__.pop("session_store", None)
     series.wrap(http.Session, "finalize", _recording_login)
     series.wrap(USERS, "write", users.ending_sessions)
+    idle_timeout.install(raise_expired=False)
     for dispatcher in set(http._dispatchers.values()):
         series.wrap(dispatcher, "handle_error", _outage_as_503)
 

@@ -13,6 +13,7 @@ from ..layout import activity_key
 from ..store_api import NotOfferedByRedisStore
 from .names import short_hash
 from .parts import StoreParts
+from .values import loaded_state, owner_of
 
 _logger = logging.getLogger(__name__)
 
@@ -28,12 +29,23 @@ class ActivityRecords(StoreParts):
         """Unix time of the user's last recorded activity in ``session``, or
         None if none is recorded for the session's current user (a record of
         the anonymous visitor before a login does not count). With hashing,
-        a record under the plain id (a session not moved yet) counts too."""
+        a record under the plain id (a session not moved yet) counts too.
+        A logged-in session without a record was last active when it was
+        last written (a file's modification time, with files): Odoo 16+
+        gives the session its new id after the login has run."""
         raw = self.guarded("load", lambda: self.redis.get(self.names.activity_key(session.sid)))
         if raw is None and self.names.hash_ids:
             raw = self.guarded("load", lambda: self.redis.get(activity_key(session.sid, self.names.prefix)))
         if raw is None:
-            return None
+            loaded = loaded_state(session)
+            if (
+                loaded is None
+                or loaded.owner is None
+                or loaded.owner != owner_of(self.contents(session))
+                or not loaded.touched
+            ):
+                return None
+            return loaded.touched
         try:
             uid, at = raw.decode("ascii").split(" ")
             at = float(at)

@@ -29,6 +29,9 @@ class StoreParts:
     def logged_in_expiration(self) -> int:
         raise NotImplementedError
 
+    def contents(self, session: Any) -> Mapping[str, Any]:
+        raise NotImplementedError
+
     def sealed(self, data: Mapping[str, Any], sid: str) -> Mapping[str, Any]:
         raise NotImplementedError
 
