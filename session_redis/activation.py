@@ -14,10 +14,11 @@ import logging
 import os
 
 from . import series
-from .core import metrics
+from .core import metrics, server_checks
 from .core.client import REDIS_ERRORS, error_text, make_client
 from .core.fs_sessions import copy_fs_sessions, purge_fs_sessions
 from .core.probes import METRICS_PATH, Probes
+from .core.server_checks import EvictingRedis
 from .core.settings import SettingError, describe, load_settings
 
 _logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def activate(environ=None):
     ``session_redis`` in odoo.conf) says so."""
     try:
         return _activate(environ)
-    except SettingError as error:
+    except (SettingError, EvictingRedis) as error:
         _logger.critical("%s", error)
         raise SystemExit("session_redis: %s" % error)
     except Exception as error:
@@ -53,14 +54,42 @@ def _activate(environ):
     try:
         client.ping()
     except REDIS_ERRORS as error:
-        _logger.warning(
-            "Redis does not answer yet (%s): requests get HTTP 503 until it does", error_text(error)
-        )
+        advice = server_checks.refusal_advice(error)
+        if advice:
+            _logger.warning("Redis refuses commands (%s): %s", error_text(error), advice)
+        else:
+            _logger.warning(
+                "Redis does not answer yet (%s): requests get HTTP 503 until it does", error_text(error)
+            )
+    else:
+        check_eviction(client, settings)
     glue.use_redis_sessions(client, settings, start_metrics(settings))
-    glue.answer_probes(Probes(client, settings.metrics, settings.metrics_token))
+    glue.answer_probes(Probes(client, settings.metrics, settings.metrics_token, settings.prefix))
     if settings.copy_existing_fs_sessions or settings.purge_existing_fs_sessions:
         migrate(settings, series.session_folder(), glue.make_store(client, settings))
     return settings
+
+
+def check_eviction(client, settings):
+    """Refuse a Redis that may evict the indexes revocation relies on,
+    unless ``ALLOW_EVICTION`` accepts it (then every save heals them)."""
+    try:
+        policy = server_checks.eviction_policy(client)
+    except REDIS_ERRORS as error:
+        _logger.warning(
+            "cannot tell whether Redis evicts keys (INFO memory: %s): give the Redis user +info "
+            "(docs/security.rst)",
+            error_text(error),
+        )
+        return
+    if policy is None:
+        return
+    warning = server_checks.eviction_warning(policy)
+    if not settings.allow_eviction:
+        raise EvictingRedis(
+            "%s, or set ODOO_SESSION_REDIS_ALLOW_EVICTION=1 to run anyway (docs/failure-modes.rst)" % warning
+        )
+    _logger.warning("%s (ODOO_SESSION_REDIS_ALLOW_EVICTION=1: indexes heal at each save)", warning)
 
 
 def start_metrics(settings):

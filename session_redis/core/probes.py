@@ -2,11 +2,16 @@
 
 ``/session_redis/health`` is a readiness probe: a load balancer or an
 orchestrator asks it every few seconds, so it must cost no session, no
-cookie and no database. It sends one ``PING`` and answers 200 when Redis
-replies, 503 when it does not (within the client's socket time-out, as any
-request would). With sessions in files (``ODOO_SESSION_REDIS`` off) it
-answers 200 and says so: the node can serve its sessions, and turning
-Redis off to go back to files must not make every node unready.
+cookie and no database. It sends a ``PING`` and a write that Redis refuses
+as it would refuse a session's save but that writes nothing (see
+:mod:`.server_checks`), and answers 200 when Redis takes both, 503 when it
+does not answer (within the client's socket time-out, as any request
+would) or refuses writes (full, a read-only replica, failing snapshots, a
+missing permission), naming why. An evicting ``maxmemory-policy`` keeps it
+at 200 with a warning (``INFO memory``; skipped if the ACL refuses
+``INFO``). With sessions in files (``ODOO_SESSION_REDIS`` off) it answers
+200 and says so: the node can serve its sessions, and turning Redis off to
+go back to files must not make every node unready.
 
 ``/session_redis/metrics`` (off unless ``ODOO_SESSION_REDIS_METRICS``) is
 the Prometheus text of :mod:`.metrics`. It is for the monitoring system
@@ -33,8 +38,9 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from werkzeug.wrappers import Response
 
-from . import metrics
+from . import metrics, server_checks
 from .client import REDIS_ERRORS, error_text
+from .layout import session_key
 
 _logger = logging.getLogger(__name__)
 
@@ -57,12 +63,16 @@ class Probes:
     :param client: the redis-py client; None when sessions are in files.
     :param metrics_on: serve the metrics page.
     :param token: the bearer token the metrics page wants; None: loopback only.
+    :param prefix: the sessions' prefix, where the write probe's key is.
     """
 
-    def __init__(self, client: Any = None, metrics_on: bool = False, token: Optional[str] = None) -> None:
+    def __init__(
+        self, client: Any = None, metrics_on: bool = False, token: Optional[str] = None, prefix: str = ""
+    ) -> None:
         self.client = client
         self.metrics_on = metrics_on
         self.token = token
+        self.probe_key = session_key(server_checks.WRITE_PROBE_ENTRY, prefix)
 
     def response_for(self, environ: Mapping[str, Any]) -> Any:
         """The response for a probe's path, None for any other request."""
@@ -81,19 +91,29 @@ class Probes:
         started = time.monotonic()
         try:
             self.client.ping()
+            milliseconds = (time.monotonic() - started) * 1000
+            self.client.set(self.probe_key, "", xx=True, px=1000)  # never exists: writes nothing
         except REDIS_ERRORS as error:
+            advice = server_checks.refusal_advice(error)
+            if advice:
+                _logger.warning("health probe: Redis refuses writes: %s; %s", error_text(error), advice)
+                refused = {"status": "unavailable", "sessions": "redis", "redis": "refuses writes"}
+                return json_response(503, dict(refused, reason=error_text(error), advice=advice))
             _logger.warning("health probe: Redis unavailable: %s", error_text(error))
             return json_response(503, {"status": "unavailable", "sessions": "redis", "redis": "unreachable"})
-        milliseconds = (time.monotonic() - started) * 1000
-        return json_response(
-            200,
-            {
-                "status": "ok",
-                "sessions": "redis",
-                "redis": "reachable",
-                "round_trip_ms": round(milliseconds, 3),
-            },
-        )
+        document: Dict[str, Any] = {
+            "status": "ok",
+            "sessions": "redis",
+            "redis": "reachable",
+            "round_trip_ms": round(milliseconds, 3),
+        }
+        try:
+            policy = server_checks.eviction_policy(self.client)
+        except REDIS_ERRORS:  # INFO refused by the ACL, or Redis gone since: the probe above decided
+            policy = None
+        if policy:
+            document["warning"] = server_checks.eviction_warning(policy)
+        return json_response(200, document)
 
     def metrics_page(self, environ: Mapping[str, Any]) -> Any:
         if not self.metrics_on:

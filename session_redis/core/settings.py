@@ -227,6 +227,7 @@ SPECS: List[Tuple[str, str, Callable[[str], Any], Any]] = [
     ("max_size", "MAX_SIZE", whole_number(1024, unit=" of bytes"), 256 * 1024),
     ("max_sessions_per_user", "MAX_SESSIONS_PER_USER", whole_number(1), None),
     ("hash_ids", "HASH_IDS", parse_flag, False),
+    ("allow_eviction", "ALLOW_EVICTION", parse_flag, False),
     ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
@@ -249,6 +250,7 @@ STORE_FIELDS = (
     "max_size",
     "max_sessions_per_user",
     "hash_ids",
+    "allow_eviction",
 )
 
 

@@ -271,9 +271,13 @@ class Indexes(StoreParts):
         """Must this save of a session of ``owner`` write its indexes? Only
         when it joins them (a login, a new owner, a session whose indexes
         are not known to hold it) or when it would outlive them: otherwise
-        the save is a single ``SET``."""
+        the save is a single ``SET``. On a Redis allowed to evict
+        (``ALLOW_EVICTION``), every save: an evicted index heals at the
+        next save of each session it listed."""
         if not owner:
             return False
+        if self.allow_eviction:
+            return True
         if not (loaded and loaded.owner == owner and loaded.indexed and not loaded.source):
             return True
         return now + ttl > loaded.indexed or self.expire_options is False

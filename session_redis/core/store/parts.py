@@ -20,6 +20,7 @@ class StoreParts:
     max_size: int
     max_sessions_per_user: Optional[int]
     expire_options: Optional[bool]
+    allow_eviction: bool
 
     # --- from the store itself (session_store) ---
 

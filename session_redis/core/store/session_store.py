@@ -27,6 +27,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from ..client import REDIS_ERRORS, error_text
 from ..codec import CorruptData, decode_session, encode_session
 from ..layout import META, body_of, times_of, with_times
+from ..server_checks import refusal_advice
 from ..settings import DEFAULT_EXPIRATION, DEFAULT_EXPIRATION_ANONYMOUS, DEFAULTS, STORE_FIELDS
 from . import expiry
 from .activity import ActivityRecords
@@ -111,6 +112,10 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         sessions end (None: no limit).
     :param hash_ids: name sessions (and device identifiers) in keys and
         indexes by their SHA-256, never by the id itself.
+    :param allow_eviction: Redis may evict keys (an evicting
+        ``maxmemory-policy``, accepted with ``ALLOW_EVICTION``): every save
+        of a logged-in session rewrites its index entries, so that an
+        evicted index heals (see :mod:`~session_redis.core.server_checks`).
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
@@ -147,6 +152,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         max_size: int = DEFAULTS["max_size"],
         max_sessions_per_user: Optional[int] = DEFAULTS["max_sessions_per_user"],
         hash_ids: bool = DEFAULTS["hash_ids"],
+        allow_eviction: bool = DEFAULTS["allow_eviction"],
         path: Optional[str] = None,
         clock: Optional[Callable[[], float]] = None,
         metrics: Any = None,
@@ -161,6 +167,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         self.max_lifetime = max_lifetime
         self.max_size = max_size
         self.max_sessions_per_user = max_sessions_per_user
+        self.allow_eviction = allow_eviction
         self.path = path
         self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
@@ -441,7 +448,11 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         try:
             result = command()
         except REDIS_ERRORS as error:
-            _logger.error("session %s failed, Redis unavailable: %s", action, error_text(error))
+            advice = refusal_advice(error)
+            if advice:
+                _logger.error("session %s refused by Redis: %s; %s", action, error_text(error), advice)
+            else:
+                _logger.error("session %s failed, Redis unavailable: %s", action, error_text(error))
             self.metrics.unavailable()
             raise RedisUnavailable()
         self.metrics.redis_call(action, time.monotonic() - started)
