@@ -156,8 +156,10 @@ def test_a_full_redis_refuses_logins_with_503_and_the_log_says_what_to_change(
     factory = NodeFactory(series_database("18.0"), server, str(tmp_path), series="18.0")
     try:
         node = factory("a")
-        assert node.session_info(node.login())["uid"] == 2
+        sid = node.login()
+        assert node.session_info(sid)["uid"] == 2
         fill_up(client)
+        logout = requests.get(node.url + "/web/session/logout", cookies={"session_id": sid}, timeout=30)
         login = node.json(
             "/web/session/authenticate", {"db": node.database, "login": "admin", "password": "admin"}
         )
@@ -166,6 +168,9 @@ def test_a_full_redis_refuses_logins_with_503_and_the_log_says_what_to_change(
         assert "raise maxmemory" in node.log()
         client.config_set("maxmemory", 0)  # what the log says: raise maxmemory
         assert requests.get(node.url + HEALTH, timeout=10).status_code == 200
+        # the logout deleted the session (DEL is not refused when full), then
+        # failed to store the new anonymous one
+        assert logout.status_code == 503 and node.session_info(sid) is None
         assert node.session_info(node.login())["uid"] == 2
     finally:
         factory.stop_all()
