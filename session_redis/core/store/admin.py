@@ -137,11 +137,12 @@ class Bulk(StoreParts):
                 pipe.set(self.names.key(sid), raw, ex=ttl, nx=True)
             written = pipe.execute()
             pipe = self.redis.pipeline(transaction=False)
+            checks = []
             for (index, sid, _raw, ttl, owner), done in zip(pending, written):
                 results[index] = bool(done)
                 if done and owner:
-                    self._index(pipe, sid, owner, ttl)
-            pipe.execute()
+                    checks += self._index(pipe, sid, owner, ttl)
+            self._lengthen(checks, pipe.execute())
         return results
 
     def too_large(self, data: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ listed (:meth:`Indexes._end_listed`). Reading an index writes nothing;
 
 import collections
 import logging
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from redis.exceptions import ResponseError
 
@@ -240,32 +240,58 @@ class Indexes(StoreParts):
     def _index_batch(self, pairs: List[Tuple[str, bytes]], users: Set[Owner]) -> int:
         pipe = self.redis.pipeline(transaction=False)
         indexed = 0
+        checks: List[Tuple[int, str, int]] = []
         for (entry, _key), (raw, ttl) in zip(pairs, self.values([key for _entry, key in pairs], ttl=True)):
             item = decoded(raw)
             owner = item and owner_of(item[0])
             if owner:
-                self._index(pipe, entry, owner, ttl)
+                checks += self._index(pipe, entry, owner, ttl)
                 users.add(owner)
                 indexed += 1
-        pipe.execute()
+        self._lengthen(checks, pipe.execute())
         return indexed
 
-    def _index(self, pipe: Any, entry: str, owner: Owner, ttl: int) -> None:
+    def _index(self, pipe: Any, entry: str, owner: Owner, ttl: int) -> List[Tuple[int, str, int]]:
         """Queue the index entries of logged-in session ``entry`` (see
         :meth:`_index_entries`), each index's expiry
         pushed to at least :meth:`_index_ttl` from now, never brought
         forward (``EXPIRE ... NX`` for a new index, ``GT`` for one that may
-        already live longer for another session). Before Redis 7.0 a plain
-        ``EXPIRE``, and every save of a logged-in session pushes it."""
+        already live longer for another session). Before Redis 7.0, which
+        has neither, the index's ``TTL`` is read in the same round trip and
+        the pushes that lengthen it are left to :meth:`_lengthen`, called
+        with what this returns, ``(position in the pipeline, index,
+        seconds)`` (empty on 7.0 and later), and the pipeline's results."""
         seconds = self._index_ttl(ttl)
         options = self._expire_options()
+        checks = []
         for key, member in self.names.indexes_of(entry, owner):
             pipe.sadd(key, member)
             if options:
                 pipe.execute_command("EXPIRE", key, seconds, "NX")
                 pipe.execute_command("EXPIRE", key, seconds, "GT")
             else:
+                checks.append((len(pipe.command_stack), key, seconds))
+                pipe.ttl(key)
+        return checks
+
+    def _lengthen(self, checks: Sequence[Tuple[int, str, int]], results: Sequence[Any]) -> None:
+        """Before Redis 7.0: push the expiry of each index that the
+        ``TTL`` read by :meth:`_index` found shorter than wanted, never
+        bringing one forward: a plain ``EXPIRE`` of a short session's push
+        would otherwise cut the index of a user's longer session, which a
+        revocation would then miss. Two pushes of one index between these
+        two round trips can still leave the shorter one (a window of one
+        round trip, on two logins of one user with different lifetimes)."""
+        wanted: Dict[str, int] = {}
+        for position, key, seconds in checks:
+            left = results[position]
+            if isinstance(left, int) and left < seconds:
+                wanted[key] = max(seconds, wanted.get(key, 0))
+        if wanted:
+            pipe = self.redis.pipeline(transaction=False)
+            for key, seconds in sorted(wanted.items()):
                 pipe.expire(key, seconds)
+            pipe.execute()
 
     def _index_due(self, loaded: Optional[Loaded], owner: Optional[Owner], now: float, ttl: int) -> bool:
         """Must this save of a session of ``owner`` write its indexes? Only
@@ -325,8 +351,8 @@ class Indexes(StoreParts):
                 _logger.warning("session index %s was not a set: replaced", key)
                 self.redis.delete(key)
         pipe = self.redis.pipeline(transaction=False)
-        self._index(pipe, sid, owner, ttl)
-        pipe.execute()
+        checks = self._index(pipe, sid, owner, ttl)
+        self._lengthen(checks, pipe.execute())
 
     def _index_ttl(self, ttl: int) -> int:
         """Seconds an index lives after a push (see :func:`.expiry.index_ttl`)."""

@@ -51,7 +51,10 @@ class StoreParts:
 
     # --- from indexes ---
 
-    def _index(self, pipe: Any, entry: str, owner: Owner, ttl: int) -> None:
+    def _index(self, pipe: Any, entry: str, owner: Owner, ttl: int) -> List[Tuple[int, str, int]]:
+        raise NotImplementedError
+
+    def _lengthen(self, checks: Sequence[Tuple[int, str, int]], results: Sequence[Any]) -> None:
         raise NotImplementedError
 
     def _index_ttl(self, ttl: int) -> int:

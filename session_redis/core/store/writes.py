@@ -102,8 +102,9 @@ class Writes(StoreParts):
         if leaves or (source and previous):  # what stays is added again below
             for key, members in grouped(self.names.indexes_of(sid, previous, every_form=True)):
                 pipe.srem(key, *members)
+        checks = []
         if joins:
-            self._index(pipe, sid, joins, ttl)
+            checks = self._index(pipe, sid, joins, ttl)
             if limit:
                 pipe.scard(self.names.user_index(*joins))
         results = pipe.execute(raise_on_error=False)
@@ -111,6 +112,8 @@ class Writes(StoreParts):
             raise results[0]
         if joins and any(isinstance(result, ResponseError) for result in results[1:]):
             self._repair_indexes(sid, joins, ttl)
+        elif checks:
+            self._lengthen(checks, results)
         written = self._proved(sid, put, source, results[0] is not None)
         if written and before:
             before_sid, before_put, before_source = before
