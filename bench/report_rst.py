@@ -364,6 +364,24 @@ def series_table(results):
     return simple_table(header, rows)
 
 
+def http_table(http):
+    """bench/http_bench.py's figures: each store against Odoo's files."""
+    rows = [
+        [
+            row["store"],
+            str(row["clients"]),
+            "%.0f" % row["requests_per_second"],
+            "%.3f" % row["rate_ratio"],
+            "%.2f" % row["p50_ms"],
+            "%.2f" % row["p99_ms"],
+            "%.3f" % row["p50_ratio"],
+        ]
+        for row in http["rows"]
+    ]
+    header = ["Store", "Clients", "req/s", "req/s / files", "p50 ms", "p99 ms", "p50 / files"]
+    return simple_table(header, rows)
+
+
 def rst_report(results):
     store, odoo, migration = results["store"], results["odoo"], results["migration"]
     parts = [
@@ -388,6 +406,17 @@ def rst_report(results):
         "Goals:",
         goals_table(results),
     ]
+    for name in sorted(key for key in results if key.startswith("http_")):
+        http = results[name]
+        if http.get("skipped"):
+            parts.append("Odoo %s over HTTP: not measured (%s)." % (name[len("http_") :], http["skipped"]))
+            continue
+        parts.append(
+            "Odoo %s over HTTP, one prefork node (``--workers=2``) per store, ``wrk`` on loopback, %s "
+            "(saves nothing), medians of %d rounds of %d s per cell, stores in a rotated order "
+            "(``bench/http_bench.py``):" % (http["series"], http["request"], http["rounds"], http["seconds"])
+        )
+        parts.append(http_table(http))
     return "\n\n".join(parts) + "\n"
 
 

@@ -41,7 +41,10 @@ FULL = {
     "index": ("index_bench.py", ["--sessions", "1000000"]),
     "store_18": ("store_bench.py", ["--batches", "35", "--calls", "400"]),
     "index_18": ("index_bench.py", ["--sessions", "1000000"]),
+    "http_18.0": ("http_bench.py", ["--series", "18.0", "--rounds", "6", "--seconds", "5"]),
+    "http_19.0": ("http_bench.py", ["--series", "19.0", "--rounds", "6", "--seconds", "5"]),
 }
+# (no HTTP comparison: it needs wrk and takes minutes)
 QUICK = {
     "store": ("store_bench.py", ["--batches", "3", "--calls", "300"]),
     "store_busy_core": ("store_bench.py", ["--batches", "3", "--calls", "300", "--busy-core"]),

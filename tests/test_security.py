@@ -1,6 +1,8 @@
 """Secrets, isolation between sites, logout and session fixation, through
 real Odoo 11 nodes."""
 
+import requests
+
 from session_redis.core.layout import session_key
 from tests.servers import RedisServer
 from tests.web_client import authenticate_with, planted_session
@@ -84,3 +86,31 @@ def test_no_password_in_logs_even_at_debug_level(odoo_nodes, tmp_path):
         assert "/0?password=***" in via_query.log() and "Redis unavailable" in via_query.log()
     finally:
         server.stop()
+
+
+def test_a_late_answer_to_a_request_sent_before_the_login_does_not_log_the_user_out(odoo_nodes):
+    """Odoo 11 sets the session cookie on every response. The login gives
+    the session a new id; a request the page sent before it (an image, a
+    poll of the bus) and answered after it must not put the old, dead id
+    back in the browser. With files (addon off) the id does not change at
+    login: the control shows the browser stays logged in there too."""
+    outcomes = {}
+    for mode, node in (("redis", odoo_nodes("redis")), ("files", odoo_nodes("files", redis=False))):
+        browser = requests.Session()
+        browser.get(node.url + "/web/login", timeout=30)
+        before = browser.cookies["session_id"]
+        login = browser.post(
+            node.url + "/web/session/authenticate",
+            json={"params": {"db": node.database, "login": "admin", "password": "admin"}},
+            timeout=30,
+        )
+        assert login.json()["result"]["uid"]
+        # answered now, sent before the login: with the cookie of then
+        late = requests.get(node.url + "/web/login", cookies={"session_id": before}, timeout=30)
+        browser.cookies.update(late.cookies)  # what a browser does with its Set-Cookie
+        info = browser.post(node.url + "/web/session/get_session_info", json={"params": {}}, timeout=30)
+        outcomes[mode] = (
+            browser.cookies["session_id"] != before,
+            (info.json().get("result") or {}).get("uid"),
+        )
+    assert outcomes == {"redis": (True, 1), "files": (False, 1)}

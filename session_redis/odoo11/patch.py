@@ -11,6 +11,13 @@ id planted in a browser never becomes a logged-in session's id. Then the
 login is recorded (:func:`session_redis.users.record_login`), and then
 OCA's auth_session_timeout, if present, starts its activity record: in that
 order, so that both see the final session id.
+
+Odoo 11 sets the session cookie on every response, so a response to a
+request sent with the id a login has just rotated away (an image, a poll of
+the bus, started before the login and answered after it) would put the dead
+id back in the browser and log the user out. A response whose session is
+not stored, to a request that sent that very id, sets no cookie: the browser
+already has that id, or a newer one.
 """
 
 from odoo import http
@@ -21,6 +28,7 @@ from werkzeug.contrib.sessions import FilesystemSessionStore
 
 from .. import series, users
 from ..core.store import RedisUnavailable
+from ..core.store.values import loaded_state
 from . import compat
 from .store import Odoo11SessionStore
 
@@ -58,6 +66,30 @@ def use_redis_sessions(client, settings, metrics=None):
     series.wrap(Users, "write", users.ending_sessions)
     for request_class in (http.JsonRequest, http.HttpRequest):
         series.wrap(request_class, "_handle_exception", _outage_goes_up)
+    series.wrap(http.Root, "get_response", _no_cookie_for_an_id_not_stored)
+
+
+def _no_cookie_for_an_id_not_stored(get_response):
+    """Keep a response from setting the cookie to the id its request sent
+    when no session is stored under it (see the module's docstring)."""
+
+    def get_response_without_dead_cookie(root, httprequest, result, explicit_session):
+        response = get_response(root, httprequest, result, explicit_session)
+        session = httprequest.session
+        headers = getattr(response, "headers", None)
+        if (
+            headers is not None
+            and not explicit_session
+            and httprequest.cookies.get("session_id") == session.sid
+            and loaded_state(session) is None  # neither read from Redis nor saved there
+        ):
+            kept = [value for value in headers.getlist("Set-Cookie") if not value.startswith("session_id=")]
+            headers.remove("Set-Cookie")
+            for value in kept:
+                headers.add("Set-Cookie", value)
+        return response
+
+    return get_response_without_dead_cookie
 
 
 def _outage_goes_up(handle_exception):

@@ -1,0 +1,228 @@
+"""A whole Odoo 16+ request that reads its session, store against store.
+
+One prefork node (``--workers=2``, its websocket process beside) per store,
+all on one fresh database of the series: Odoo's files (this addon loaded,
+off), this store, this store with hashed ids, and OCA's PostgreSQL store
+``session_db`` (its wheel from PyPI, ``SESSION_DB_URI``) when it can be
+had. The load is ``wrk`` (Debian's package) on loopback: a logged-in
+``POST /web/session/check`` (JSON-RPC, ``auth="user"``, saves nothing), by
+1 and by 16 connections. The stores take turns in an order rotated each
+round, so that the machine's drifting load falls on all alike; the figures
+are medians over the rounds: requests per second, p50 and p99 latency, and
+the ratio of each to the files' of the same round. Asserts nothing.
+
+    .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 6] [--seconds 5] [--json FILE]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+import zipfile
+
+from benchlib import REPO, private_redis, write_json
+
+from tests.servers import OdooNode, drop_database, launcher, make_database, start_together
+
+CLIENTS = (1, 16)
+CHECK = "/web/session/check"
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Cookie"] = "session_id=%s"
+wrk.body = '{"jsonrpc": "2.0", "method": "call", "params": {}}'
+"""
+
+
+def session_db_addon(series, folder):
+    """OCA's session_db of the series, from PyPI, unpacked into an addons
+    folder; None when pip cannot get it."""
+    python = os.path.join(os.path.dirname(launcher(series)), "python")
+    download = subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "-d",
+            folder,
+            "odoo-addon-session-db==%s.*" % series,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
+    wheels = [name for name in os.listdir(folder) if name.endswith(".whl")]
+    if download.returncode != 0 or not wheels:
+        print("OCA session_db %s not measured: %s" % (series, download.stdout[-300:]))
+        return None
+    with zipfile.ZipFile(os.path.join(folder, wheels[0])) as wheel:
+        wheel.extractall(folder)
+    return os.path.join(folder, "odoo", "addons"), wheels[0]
+
+
+def nodes_of(series, database, folder, redis_url):
+    """``{store: node}``, not started."""
+    common = dict(filestore=os.path.join(folder, "filestore"), workers=2, series=series)
+    redis = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_url}
+    nodes = {
+        "files": OdooNode(database, os.path.join(folder, "files"), {}, **common),
+        "redis": OdooNode(database, os.path.join(folder, "redis"), dict(redis), **common),
+        "redis, hashed ids": OdooNode(
+            database, os.path.join(folder, "hashed"), dict(redis, ODOO_SESSION_REDIS_HASH_IDS="1"), **common
+        ),
+    }
+    found = session_db_addon(series, os.path.join(folder, "session_db"))
+    if found:
+        addons, wheel = found
+        uri = "postgresql:///%s" % database
+        node = OdooNode(
+            database,
+            os.path.join(folder, "session_db"),
+            {"SESSION_DB_URI": uri},
+            server_wide="base,web,session_db",
+            addons_path=REPO + "," + addons,
+            **common,
+        )
+        nodes["OCA session_db (%s)" % wheel.split("-")[1]] = node
+    return nodes
+
+
+def wrk(node, sid, clients, seconds, folder):
+    """``(requests per second, p50 ms, p99 ms)`` of ``clients`` connections."""
+    script = os.path.join(folder, "check.lua")
+    with open(script, "w") as handle:
+        handle.write(WRK_SCRIPT % sid)
+    threads = min(clients, 2)
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t%d" % threads,
+            "-c%d" % clients,
+            "-d%ds" % seconds,
+            "--latency",
+            "-s",
+            script,
+            node.url + CHECK,
+        ],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    )
+    if "Non-2xx" in run.stdout:
+        raise RuntimeError("%s answered errors:\n%s" % (node.data_dir, run.stdout))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))
+    return rate, latency(run.stdout, "50%"), latency(run.stdout, "99%")
+
+
+def latency(output, percentile):
+    number, unit = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s)$" % percentile, output, re.M).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run(series, rounds, seconds):
+    folder = tempfile.mkdtemp(prefix="http-bench-")
+    database = "session_redis_http_bench_%s" % uuid.uuid4().hex[:8]
+    nodes = {}
+    try:
+        with private_redis() as redis_server:
+            make_database(database, os.path.join(folder, "init"), series=series, modules="base,web")
+            shutil.copytree(os.path.join(folder, "init", "filestore"), os.path.join(folder, "filestore"))
+            nodes = nodes_of(series, database, folder, redis_server.url)
+            start_together(*nodes.values())
+            return measure(nodes, series, rounds, seconds, folder)
+    finally:
+        for node in nodes.values():
+            node.stop()
+        drop_database(database)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(nodes, series, rounds, seconds, folder):
+    sids = {store: node.login() for store, node in nodes.items()}
+    for store, node in nodes.items():  # the first requests load Odoo's code and caches
+        wrk(node, sids[store], 2, 2, folder)
+    cells = {(store, clients): [] for store in nodes for clients in CLIENTS}
+    stores = list(nodes)
+    for number in range(rounds):
+        order = stores[number % len(stores) :] + stores[: number % len(stores)]
+        for clients in CLIENTS:
+            for store in order:
+                cells[store, clients].append(wrk(nodes[store], sids[store], clients, seconds, folder))
+        print("round %d/%d done" % (number + 1, rounds), file=sys.stderr)
+    return figures_of(series, cells, stores, rounds, seconds)
+
+
+def figures_of(series, cells, stores, rounds, seconds):
+    rows = []
+    for store in stores:
+        for clients in CLIENTS:
+            mine, files = cells[store, clients], cells["files", clients]
+            rows.append(
+                {
+                    "store": store,
+                    "clients": clients,
+                    "requests_per_second": statistics.median(cell[0] for cell in mine),
+                    "p50_ms": statistics.median(cell[1] for cell in mine),
+                    "p99_ms": statistics.median(cell[2] for cell in mine),
+                    # each round's ratio to the files' of the same round
+                    "rate_ratio": statistics.median(m[0] / f[0] for m, f in zip(mine, files)),
+                    "p50_ratio": statistics.median(m[1] / f[1] for m, f in zip(mine, files)),
+                }
+            )
+    return {"series": series, "rounds": rounds, "seconds": seconds, "request": "POST " + CHECK, "rows": rows}
+
+
+def report(figures):
+    print(
+        "Odoo %s, one prefork node (--workers=2) per store, %s, %d rounds of %d s per cell (medians)"
+        % (figures["series"], figures["request"], figures["rounds"], figures["seconds"])
+    )
+    print(
+        "%-28s %7s %9s %7s %8s %8s %9s"
+        % ("store", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio")
+    )
+    for row in figures["rows"]:
+        print(
+            "%-28s %7d %9.0f %7.3f %8.2f %8.2f %9.3f"
+            % (
+                row["store"],
+                row["clients"],
+                row["requests_per_second"],
+                row["rate_ratio"],
+                row["p50_ms"],
+                row["p99_ms"],
+                row["p50_ratio"],
+            )
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", default="18.0")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("not measured: wrk is missing (apt-get install wrk)")
+        write_json(options.json, {"skipped": "wrk missing", "series": options.series})
+        return
+    if not os.access(launcher(options.series), os.X_OK):
+        print("not measured: no .venv-%s (make venvs)" % options.series)
+        write_json(options.json, {"skipped": "no .venv-%s" % options.series, "series": options.series})
+        return
+    figures = run(options.series, options.rounds, options.seconds)
+    report(figures)
+    write_json(options.json, figures)
+
+
+if __name__ == "__main__":
+    main()
