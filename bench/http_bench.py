@@ -27,7 +27,7 @@ import zipfile
 
 from benchlib import REPO, private_redis, write_json
 
-from tests.servers import OdooNode, drop_database, launcher, make_database, start_together
+from tests.support.servers import OdooNode, drop_database, launcher, make_database, start_together
 
 CLIENTS = (1, 16)
 CHECK = "/web/session/check"

@@ -27,7 +27,7 @@ import requests
 from benchlib import paired_ratio, private_redis, redis_calls, write_json
 
 from session_redis.core.layout import session_key
-from tests.servers import OdooNode, drop_database, make_database
+from tests.support.servers import OdooNode, drop_database, make_database
 
 OLDER_MODULE_COMMANDS = 3.0  # GET, SET, EXPIRE on every request
 

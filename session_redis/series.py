@@ -12,7 +12,7 @@ What a new generation (Odoo 20) provides: one new folder with these
 functions, ``session_redis/odoo20/``, and one line in :data:`GENERATIONS`.
 
 - ``__init__.py`` exports exactly the names of :data:`GLUE_CONTRACT`
-  (``tests/test_glue_contract.py`` reads every ``odoo*/__init__.py``, and
+  (``tests/odoo/test_glue_contract.py`` reads every ``odoo*/__init__.py``, and
   :func:`glue` refuses a module that lacks one):
 
   - ``make_store(client, settings, metrics=None)``: a store of that Odoo's

@@ -14,10 +14,10 @@ for _name in [name for name in os.environ if name.startswith("ODOO_SESSION_REDIS
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.apps import make_apps_database  # noqa: E402
-from tests.chrome import start_chromium  # noqa: E402
-from tests.series_apps import make_series_apps_database  # noqa: E402
-from tests.servers import (  # noqa: E402
+from tests.support.apps import make_apps_database  # noqa: E402
+from tests.support.chrome import start_chromium  # noqa: E402
+from tests.support.series_apps import make_series_apps_database  # noqa: E402
+from tests.support.servers import (  # noqa: E402
     Database,
     NodeFactory,
     RedisServer,
@@ -91,7 +91,7 @@ def pytest_collection_modifyitems(config, items):
     builds that series' databases once (each worker has its own private
     Redis, databases and ports); the other tests of a file stay together,
     with the fixtures they share. With ``TEST_STORE_ONLY=1`` only the tests
-    that start no Odoo run (tests/test_redis_servers.py, on each server)."""
+    that start no Odoo run (tests/deployment/test_redis_servers.py, on each server)."""
     if os.environ.get("TEST_STORE_ONLY"):
         kept = [item for item in items if not (item_series(item) or ODOO_FIXTURES & set(item.fixturenames))]
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
@@ -160,7 +160,7 @@ def series_database(tmp_path_factory):
 @pytest.fixture(scope="session")
 def series_apps_database(series_database, tmp_path_factory):
     """``series_apps_database("18.0")``: that series' apps database
-    (tests/series_apps.py), made at its first call and shared by the rest
+    (tests/support/series_apps.py), made at its first call and shared by the rest
     of the run. Skips the test when the series is not installed."""
     made = {}
 
@@ -186,7 +186,7 @@ def series_apps_database(series_database, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def apps_template(tmp_path_factory):
-    """A database with the apps sites run (tests/apps.py), built once per
+    """A database with the apps sites run (tests/support/apps.py), built once per
     run; tests use copies of it (``apps_database``)."""
     require_series("11.0")
     name = "session_redis_apps_%s" % uuid.uuid4().hex[:8]
