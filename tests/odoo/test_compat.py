@@ -16,10 +16,10 @@ import requests
 
 from session_redis.core.layout import session_key
 from tests.support.servers import OdooNode, drop_database
+from tests.support.web_client import call_kw
 
 DELAY = 5
 IGNORED = "/web/dataset/call_kw/ignored"
-EXPIRED = "odoo.http.SessionExpiredException"
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +45,6 @@ def odoo_database(tmp_path_factory):
     connection.close()
     yield type("Database", (), {"name": name, "filestore": init + "/filestore"})
     drop_database(name)
-
-
-def call_kw(http, url, path="/web/dataset/call_kw", sid=None):
-    """An ``auth="user"`` JSON call; returns "ok", "expired" or the error."""
-    params = {"model": "res.users", "method": "search_count", "args": [[]], "kwargs": {}}
-    cookies = {"session_id": sid} if sid else None
-    body = http.post(
-        url + path, json={"jsonrpc": "2.0", "method": "call", "params": params}, cookies=cookies, timeout=30
-    ).json()
-    if "error" not in body:
-        return "ok"
-    name = body["error"]["data"]["name"]
-    return "expired" if name == EXPIRED else name
 
 
 def idle_scenario(nodes, seconds=10):

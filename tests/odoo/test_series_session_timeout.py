@@ -20,12 +20,12 @@ import requests
 
 from session_redis.core.layout import session_key
 from tests.support.servers import SERIES, NodeFactory, copy_of, drop_database, free_port, start_together
+from tests.support.web_client import call_kw
 
 pytestmark = pytest.mark.parametrize("series", SERIES, scope="module")
 
 DELAY = 5
 IGNORED = "/web/dataset/call_kw/ignored"
-EXPIRED = "odoo.http.SessionExpiredException"
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +74,6 @@ def timeout_nodes(series, timeout_database, redis_server, tmp_path_factory):
         factory.stop_all()
 
 
-def call_kw(url, sid, path="/web/dataset/call_kw"):
-    """An ``auth="user"`` JSON call; "ok", "expired" or the error's name."""
-    params = {"model": "res.users", "method": "search_count", "args": [[]], "kwargs": {}}
-    body = requests.post(
-        url + path,
-        json={"jsonrpc": "2.0", "method": "call", "params": params},
-        cookies={"session_id": sid},
-        timeout=30,
-    ).json()
-    if "error" not in body:
-        return "ok"
-    name = body["error"]["data"]["name"]
-    return "expired" if name == EXPIRED else name
-
-
 def idle_scenario(nodes, seconds=9):
     """Three sessions: one active every second (on the nodes in turn), one
     idle, one calling only the ignored URL. After 7 s (past the 5 s delay)
@@ -100,14 +85,14 @@ def idle_scenario(nodes, seconds=9):
     for second in range(seconds):
         # one call a second, on a clock: slow calls do not stretch the scenario
         time.sleep(max(0.0, started + second - time.monotonic()))
-        outcomes["active"].append(call_kw(nodes[second % len(nodes)].url, sids["active"]))
+        outcomes["active"].append(call_kw(requests, nodes[second % len(nodes)].url, sid=sids["active"]))
         if second < 4:
-            outcomes["ignored"].append(call_kw(nodes[-1].url, sids["ignored"], IGNORED))
+            outcomes["ignored"].append(call_kw(requests, nodes[-1].url, IGNORED, sid=sids["ignored"]))
         if second == 7:
-            outcomes["idle"] = call_kw(nodes[0].url, sids["idle"])
-            outcomes["ignored after 7 s"] = call_kw(nodes[-1].url, sids["ignored"])
+            outcomes["idle"] = call_kw(requests, nodes[0].url, sid=sids["idle"])
+            outcomes["ignored after 7 s"] = call_kw(requests, nodes[-1].url, sid=sids["ignored"])
     for name in sids:
-        outcomes[name + " then"] = [call_kw(node.url, sids[name]) for node in nodes]
+        outcomes[name + " then"] = [call_kw(requests, node.url, sid=sids[name]) for node in nodes]
     return sids, outcomes
 
 

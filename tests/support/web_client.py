@@ -175,3 +175,18 @@ def authenticate_with(node, sid):
     cookie = response.cookies.get("session_id", sid)
     assert result["uid"] and result["session_id"] == cookie
     return cookie
+
+
+def call_kw(http, url, path="/web/dataset/call_kw", sid=None):
+    """An ``auth="user"`` JSON-RPC call through ``http`` (``requests`` or a
+    ``requests.Session``, whose cookies then count), with the cookie of
+    ``sid`` if given: "ok", "expired" or the error's name."""
+    params = {"model": "res.users", "method": "search_count", "args": [[]], "kwargs": {}}
+    cookies = {"session_id": sid} if sid else None
+    body = http.post(
+        url + path, json={"jsonrpc": "2.0", "method": "call", "params": params}, cookies=cookies, timeout=30
+    ).json()
+    if "error" not in body:
+        return "ok"
+    name = body["error"]["data"]["name"]
+    return "expired" if name == EXPIRED else name
