@@ -23,7 +23,7 @@ from odoo.tools._vendor.sessions import SessionStore
 from .. import series
 from ..core.client import REDIS_ERRORS, error_text
 from ..core.settings import DEFAULT_EXPIRATION
-from ..core.store import HEX_ID, RedisSessionStore, short_hash
+from ..core.store import ENDED_BUT_UNAVAILABLE, HEX_ID, RedisSessionStore, RedisUnavailable, short_hash
 
 _logger = logging.getLogger(__name__)
 
@@ -109,7 +109,13 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         session.should_rotate = False
         if ROTATION_RESETS_CREATE_TIME:
             session["create_time"] = time.time()
-        self.save(session, predecessor)
+        try:
+            self.save(session, predecessor)
+        except RedisUnavailable:
+            if soft:
+                raise
+            # the old id's keys are gone (Redis takes DEL even when full): say so
+            raise RedisUnavailable(description=ENDED_BUT_UNAVAILABLE)
 
     def sealed(self, data, sid):
         """With hashing, the new id a soft rotation leaves in the old

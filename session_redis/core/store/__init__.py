@@ -23,7 +23,7 @@ Usage::
 from .expiry import own_expiration, ttl_for
 from .indexes import SCAN_BATCH, IndexEntries, UserSession
 from .names import HEX_ID, Names, short_hash, short_id
-from .session_store import RedisSessionStore, RedisUnavailable, Unmetered, wall_clock
+from .session_store import ENDED_BUT_UNAVAILABLE, RedisSessionStore, RedisUnavailable, Unmetered, wall_clock
 from .values import (
     LOGIN_INFO,
     NOT_A_STRING,
@@ -36,6 +36,7 @@ from .values import (
 from .writes import Predecessor, Put
 
 __all__ = [
+    "ENDED_BUT_UNAVAILABLE",
     "HEX_ID",
     "LOGIN_INFO",
     "NOT_A_STRING",

@@ -80,6 +80,14 @@ class RedisUnavailable(ServiceUnavailable):
     description = "Sessions are temporarily unavailable. Please try again in a moment."
 
 
+# What the 503 says when the request had ended its session (a logout) before
+# Redis refused to store the session that follows it.
+ENDED_BUT_UNAVAILABLE = (
+    "You are logged out: your session has ended. Sessions are temporarily unavailable, "
+    "so a new one could not be started; please try again in a moment."
+)
+
+
 def wall_clock() -> float:
     """The time now, looked up at each call (so that a test's frozen clock
     reaches the store, as it reaches Odoo)."""
