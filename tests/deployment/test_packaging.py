@@ -25,6 +25,12 @@ def run(command, **kwargs):
     return result
 
 
+def pip_install(python, *arguments):
+    """``pip install`` with ``python``, quietly (a requirements install takes minutes)."""
+    command = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    return run(command + list(arguments), timeout=900)
+
+
 def build_leftovers():
     """What a build in the checkout would leave (setuptools' build folders)."""
     patterns = ("build", "dist", "*.egg-info", "session_redis/*.egg-info", "session_redis/build")
@@ -53,20 +59,7 @@ def test_wheel_installs_the_addon_under_odoo_addons(tmp_path, redis_server):
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
     python = str(venv / "bin" / "python")
-    run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "-r",
-            os.path.join(REPO, "requirements.txt"),
-            wheel,
-        ],
-        timeout=900,
-    )
+    pip_install(python, "-r", os.path.join(REPO, "requirements.txt"), wheel)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ODOO_SESSION_REDIS")}
     env.update(ODOO_SESSION_REDIS="1", ODOO_SESSION_REDIS_URL=redis_server.url)
@@ -109,20 +102,7 @@ def test_the_series_wheel_is_found_without_addons_path_and_two_nodes_share_a_log
 
     site = str(tmp_path / "site")
     python = os.path.join(os.path.dirname(launcher(series)), "python")
-    run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            site,
-            wheel,
-        ]
-    )
+    pip_install(python, "--no-deps", "--target", site, wheel)
     factory = NodeFactory(database, redis_server, str(tmp_path / "nodes"), series=series)
     a, b = (factory(name, env={"PYTHONPATH": site}, start=False) for name in ("a", "b"))
     for node in (a, b):
