@@ -26,7 +26,7 @@ format: venv
 # (longpolling) and on 18 (websockets).
 load: venv venvs
 	LOAD_SECONDS=$${LOAD_SECONDS:-60} LOAD_CLIENTS=$${LOAD_CLIENTS:-20} \
-		.venv/bin/python -m pytest tests/deployment/test_load.py tests/deployment/test_series_load.py -s -k "concurrent_clients or websockets"
+		.venv/bin/python -m pytest tests/deployment/test_load.py -s -k production_layout
 
 # Benchmarks: bench/results/latest.{json,rst,png} (bench/README.rst).
 bench: venv

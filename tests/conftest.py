@@ -29,6 +29,10 @@ from tests.support.servers import (  # noqa: E402
 
 FIGURES = []
 SECONDS_PER_FILE = collections.Counter()
+# Under xdist: the seconds of each group (a series, or a file) and of each worker,
+# which show where the run's long pole is.
+SECONDS_PER_GROUP = collections.Counter()
+SECONDS_PER_WORKER = collections.Counter()
 
 
 @pytest.fixture
@@ -40,6 +44,11 @@ def figure(request):
 
 def pytest_runtest_logreport(report):
     SECONDS_PER_FILE[report.nodeid.split("::")[0]] += report.duration
+    if "@" in report.nodeid:
+        SECONDS_PER_GROUP[report.nodeid.rsplit("@", 1)[1]] += report.duration
+    worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+    if worker:
+        SECONDS_PER_WORKER[worker] += report.duration
     if report.when == "teardown":
         FIGURES.extend(value for name, value in report.user_properties if name == "figure")
 
@@ -54,6 +63,11 @@ def pytest_terminal_summary(terminalreporter):
         for name, seconds in SECONDS_PER_FILE.most_common():
             terminalreporter.write_line("%8.1f s  %s" % (seconds, name))
         terminalreporter.write_line("%8.1f s  in all" % sum(SECONDS_PER_FILE.values()))
+    for title, seconds_per in (("group", SECONDS_PER_GROUP), ("worker", SECONDS_PER_WORKER)):
+        if seconds_per:
+            terminalreporter.section("time per xdist %s" % title)
+            for name, seconds in seconds_per.most_common():
+                terminalreporter.write_line("%8.1f s  %s" % (seconds, name))
 
 
 # --- running side by side (pytest-xdist, --dist loadgroup) ---
@@ -86,12 +100,17 @@ ODOO_FIXTURES = ODOO11_FIXTURES | frozenset(
 )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under xdist, the tests of one Odoo series stay on one worker, which
     builds that series' databases once (each worker has its own private
     Redis, databases and ports); the other tests of a file stay together,
     with the fixtures they share. With ``TEST_STORE_ONLY=1`` only the tests
-    that start no Odoo run (tests/deployment/test_redis_servers.py, on each server)."""
+    that start no Odoo run (tests/deployment/test_redis_servers.py, on each server).
+
+    First of the hooks: xdist's worker reads the groups in its own
+    ``pytest_collection_modifyitems``, and the worker registers that hook
+    after this file, so without ``tryfirst`` it runs first and sees none."""
     if os.environ.get("TEST_STORE_ONLY"):
         kept = [item for item in items if not (item_series(item) or ODOO_FIXTURES & set(item.fixturenames))]
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])

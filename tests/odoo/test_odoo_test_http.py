@@ -7,8 +7,9 @@ line); how much of it reached the store is printed, not asserted: most
 test_http classes swap Odoo's session store for an in-memory one, and on
 16.0 and 17.0 no test_http test touches the installed store at all.
 
-Each series costs two full runs (a fresh database each, installing
-``test_http``), side by side on the 2 cores: about a minute per series.
+Each series costs two runs (each on a copy of the suite's ``base,web``
+database of that series, installing ``test_http``), side by side on the 2
+cores.
 """
 
 import importlib.machinery
@@ -52,9 +53,9 @@ def test_the_log_parser_reads_odoo_s_summary_and_failing_tests():
 
 
 @pytest.mark.parametrize("series", SERIES)
-def test_no_odoo_http_test_fails_only_with_redis_sessions(series, tmp_path, figure):
+def test_no_odoo_http_test_fails_only_with_redis_sessions(series, series_database, tmp_path, figure):
     require_series(series)
-    comparison = tool.compare(series, str(tmp_path))
+    comparison = tool.compare(series, str(tmp_path), template=series_database(series))
     figure("Odoo's test_http, addon off then on:\n" + tool.table([comparison]))
     off, on = comparison.off, comparison.on
 

@@ -1,20 +1,19 @@
-"""Odoo 16-19 as sites run them, in Chromium: nginx without stickiness in
-front of two prefork nodes, each with its gevent process serving the web
-client's ``/websocket``.
+"""The browser flows of Odoo 16 to 19 (tests/browser/test_flows.py runs
+them): nginx without stickiness in front of two prefork nodes, each with its
+gevent process serving the web client's ``/websocket``, sharing the series'
+apps database (tests/support/series_apps.py: Discuss, two-factor login, the
+shop and the live chat, with their users, products and orders) and its
+compiled assets.
 
-Each flow runs on a site with the addon on, where it must succeed, and on a
-site whose nodes do not load the addon (``--load=base,web``, each node its
-own session files), where it must stop at the point where a request reaches
-the node that does not hold the session. A flow returns where it got to, so
-both outcomes are read the same way.
-
-The nodes of one series share its apps database (tests/support/series_apps.py:
-Discuss, two-factor login, the shop and the live chat, with their users,
-products and orders) and its compiled assets.
-"""
+Each flow takes the site and a factory of browsers, and checks its outcome:
+done with the addon on; with the addon off (``--load=base,web``, each node
+its own session files) stopped at the point where a request reaches the
+node that does not hold the session. A flow returns where it got to, so
+both outcomes are read the same way."""
 
 import base64
 import concurrent.futures
+import contextlib
 import hashlib
 import hmac
 import os
@@ -23,28 +22,22 @@ import struct
 import time
 import uuid
 
-import pytest
 import requests
 
-from tests.conftest import require_series
 from tests.support.chrome import (
     By,
     Keys,
     WebDriverWait,
     element_to_be_clickable,
-    needs_browser,
     replaced,
     reread,
     shows,
-    start_chromium,
     submit_login_form,
 )
 from tests.support.lb import Balancer
 from tests.support.series_apps import ALICE, BOB, DAVE, PASSWORD, PAULA, PRODUCTS, TESS, TOTP_SECRET
 from tests.support.servers import REPO, OdooNode, wait_until
 from tests.support.shop import ADDRESS, SHOP_WALK
-
-pytestmark = [needs_browser, pytest.mark.timeout(600)]
 
 DONE = "done"
 
@@ -161,32 +154,6 @@ class Series(object):
         return self.major >= 18
 
 
-# The series and whether the addon is on: one site each, shared by the
-# module's flows (pytest runs every flow of one site before it builds the
-# next). Within the suite's time: every flow on 18, addon on and off; addon
-# on, every flow but the rolling restart on 19, login, Discuss and the shop
-# on 16 and 17. SERIES_BROWSER_ALL=1
-# runs every flow on every series, addon on and off (about twice as long).
-ALL = os.environ.get("SERIES_BROWSER_ALL") == "1"
-FLOWS = ("login", "discuss", "totp", "devices", "restart", "shop", "portal", "livechat")
-IN_SUITE = {
-    "18.0": FLOWS,
-    "19.0": ("login", "discuss", "totp", "devices", "shop", "portal", "livechat"),
-    "16.0": ("login", "discuss", "shop"),
-    "17.0": ("login", "discuss", "shop"),
-}
-SITES = [
-    (series, addon)
-    for series in ("18.0", "16.0", "17.0", "19.0")
-    for addon in (True, False)
-    if ALL or addon or series == "18.0"
-]
-
-
-def site_id(param):
-    return "%s-addon-%s" % (param[0], "on" if param[1] else "off")
-
-
 class Site(object):
     """nginx over two prefork nodes of one series; ``addon`` says whether
     they share their sessions through Redis."""
@@ -198,14 +165,11 @@ class Site(object):
         self.nodes = nodes
         self.balancer = balancer
         self.url = balancer.url
+        self.flows = ()  # the flows that run on this site (the test module says)
 
-    def includes(self, flow):
-        return ALL or flow in IN_SUITE[self.series.name]
-
-    def runs(self, flow):
-        """Skip the test unless ``flow`` runs on this site."""
-        if not self.includes(flow):
-            pytest.skip("%s on %s: SERIES_BROWSER_ALL=1 runs it (the suite's time)" % (flow, self.mode))
+    def prepare(self, driver):
+        """Keep the page's uncaught errors (see PAGE_STATE_SCRIPT)."""
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_ERRORS_SCRIPT})
 
     def rolling_restart(self):
         """Restart every node, one at a time, each on its own ports, as an
@@ -275,14 +239,11 @@ def distinct_ports(nodes):
         node.port, node.longpolling_port = ports.pop(), ports.pop()
 
 
-@pytest.fixture(scope="module", params=SITES, ids=site_id)
-def site(request, series_apps_database, redis_server, tmp_path_factory):
+@contextlib.contextmanager
+def running_site(series, addon, database, redis_server, folder):
     """nginx over two prefork nodes (2 workers and the gevent process each)
-    of one series: addon on (the private Redis), or not loaded at all."""
-    series, addon = request.param
-    require_series(series)
-    database = series_apps_database(series)
-    folder = tmp_path_factory.mktemp("site-%s" % site_id(request.param))
+    of one series on its apps ``database``: addon on (``redis_server``), or
+    not loaded at all; stopped at the end."""
     if addon:
         env = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url}
         server_wide = "base,web,session_redis"
@@ -315,22 +276,6 @@ def site(request, series_apps_database, redis_server, tmp_path_factory):
         with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
             list(pool.map(OdooNode.stop, nodes))
         redis_server.client().flushall()
-
-
-@pytest.fixture
-def browsers(tmp_path):
-    """Factory of Chromium instances, each with its own cookies."""
-    started = []
-
-    def make():
-        driver = start_chromium(tmp_path / ("profile-%d" % len(started)))
-        started.append(driver)
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_ERRORS_SCRIPT})
-        return driver
-
-    yield make
-    for driver in started:
-        driver.quit()
 
 
 # --- what the tests read from the pages ---
@@ -466,7 +411,6 @@ def login_walk(site, driver):
 
 def one_browser_flow(site, browsers, flow, walk, failures="logged out"):
     """Run ``walk(site, driver)`` in one new browser; check its outcome."""
-    site.runs(flow)
     driver = browsers()
     outcome = walk(site, driver)
     if outcome == DONE:
@@ -474,7 +418,7 @@ def one_browser_flow(site, browsers, flow, walk, failures="logged out"):
     check(site, outcome, failures, driver, flow)
 
 
-def test_login_stays_logged_in_on_pages_spread_over_both_nodes(site, browsers):
+def login(site, browsers):
     one_browser_flow(site, browsers, "login", login_walk)
 
 
@@ -586,8 +530,7 @@ def alice_socket(site, a):
     return shows(a, 15, closed) or []
 
 
-def test_discuss_message_reaches_the_other_users_open_client_over_the_websocket(site, browsers):
-    site.runs("discuss")
+def discuss(site, browsers):
     a, b = browsers(), browsers()
     outcome = discuss_flow(site, a, b)
     screenshot(a, "discuss", site)
@@ -689,8 +632,7 @@ def restart_flow(site, a, b):
     return DONE
 
 
-def test_discuss_and_logins_survive_a_rolling_restart_of_every_node(site, browsers):
-    site.runs("restart")
+def restart(site, browsers):
     a, b = browsers(), browsers()
     outcome = restart_flow(site, a, b)
     check(site, outcome, ("logged out", "no chat", "not shown"), a, "restart")
@@ -751,7 +693,7 @@ def shop_flow(site, driver):
             return "no cart: %s not added, the header counts %s" % (name, cart_quantity(driver))
     seen = []
     for number, path in enumerate(SHOP_WALK):
-        if number == len(SHOP_WALK) // 2 and site.includes("restart"):
+        if number == len(SHOP_WALK) // 2 and "restart" in site.flows:
             site.rolling_restart()
         driver.get(site.url + path.format(lamp=ids[PRODUCTS[0]], chair=ids[PRODUCTS[1]]))
         seen.append(cart_quantity(driver))
@@ -772,7 +714,7 @@ def shop_flow(site, driver):
     return DONE
 
 
-def test_shop_cart_kept_across_nodes_and_a_restart_then_guest_checkout(site, browsers):
+def shop(site, browsers):
     one_browser_flow(site, browsers, "shop", shop_flow, failures=("cart not kept", "no cart"))
 
 
@@ -798,7 +740,7 @@ def portal_flow(site, driver):
     return DONE
 
 
-def test_portal_customer_sees_their_orders(site, browsers):
+def portal(site, browsers):
     one_browser_flow(site, browsers, "portal", portal_flow)
 
 
@@ -865,8 +807,7 @@ def livechat_flow(site, visitor, operator):
     return DONE
 
 
-def test_live_chat_between_a_visitor_and_the_operator(site, browsers):
-    site.runs("livechat")
+def livechat(site, browsers):
     visitor, operator = browsers(), browsers()
     outcome = livechat_flow(site, visitor, operator)
     if outcome == DONE:
@@ -877,7 +818,7 @@ def test_live_chat_between_a_visitor_and_the_operator(site, browsers):
 # --- two-factor login (auth_totp) ---
 
 
-def totp(secret, at=None):
+def totp_code(secret, at=None):
     """The RFC 6238 code of ``secret`` (base32) at ``at`` (now by default):
     SHA-1, 30-second steps, 6 digits, as authenticator apps and Odoo use."""
     step = int((time.time() if at is None else at) // 30)
@@ -890,8 +831,8 @@ def totp(secret, at=None):
 def wrong_code(secret):
     """A six-digit code that none of the time steps around now produces."""
     now = time.time()
-    valid = {totp(secret, now + step * 30) for step in range(-2, 3)}
-    code = int(totp(secret, now))
+    valid = {totp_code(secret, now + step * 30) for step in range(-2, 3)}
+    code = int(totp_code(secret, now))
     while "%06d" % code in valid:
         code = (code + 1) % 1000000
     return "%06d" % code
@@ -919,7 +860,7 @@ def totp_flow(site, driver):
     assert refused, "a wrong code was not refused: %s" % driver.current_url
     assert whoami(driver) is None, "logged in by a wrong code"
 
-    submit_code(driver, totp(TOTP_SECRET))
+    submit_code(driver, totp_code(TOTP_SECRET))
     for url in (node_b.url, node_a.url, site.url):
         driver.get(url + site.series.home)
         state = page_state(driver, 30)
@@ -928,7 +869,7 @@ def totp_flow(site, driver):
     return DONE
 
 
-def test_two_factor_login_password_on_one_node_code_on_the_other(site, browsers):
+def totp(site, browsers):
     one_browser_flow(site, browsers, "totp", totp_flow)
 
 
@@ -1002,10 +943,7 @@ def devices_flow(site, first, second):
     return DONE
 
 
-def test_a_browser_logs_the_other_out_from_the_device_list(site, browsers):
-    if not site.series.devices:
-        pytest.skip("Odoo %s has no device list (18 added it)" % site.series.name)
-    site.runs("devices")
+def devices(site, browsers):
     first, second = browsers(), browsers()
     outcome = devices_flow(site, first, second)
     if outcome == DONE:
