@@ -9,7 +9,6 @@ done with the addon on, stopped where a request reaches a node that does not
 hold the session with the addon off."""
 
 import contextlib
-import os
 import re
 
 import psycopg2
@@ -17,21 +16,19 @@ import pytest
 
 from tests.support.apps import EMPLOYEE, PORTAL, PRODUCTS
 from tests.support.chrome import By, Keys, page_state, shows, submit_login_form
-from tests.support.lb import Balancer, lessc_bin_dir, path_with_lessc
-from tests.support.servers import REPO, OdooNode
+from tests.support.lb import lessc_bin_dir, path_with_lessc
 from tests.support.shop import ADDRESS, SHOP_WALK
+from tests.support.sites import DONE, balanced, check, screenshot, two_nodes
 
 # The flows this generation has (the others are Odoo 16+'s).
 FLOWS = ("login", "discuss", "shop", "portal", "livechat")
-
-DONE = "done"
 
 
 class Site(object):
     """nginx over two prefork nodes; ``addon`` says whether they share
     their sessions through Redis."""
 
-    series = "11.0"
+    series_name = "11.0"
 
     def __init__(self, addon, database, nodes, balancer):
         self.addon = addon
@@ -68,47 +65,9 @@ def running_site(addon, database, redis_server, folder):
         pytest.skip("Odoo 11's web client needs lessc: install npm")
     settings = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_server.url} if addon else {}
     settings["PATH"] = path_with_lessc(bin_dir)
-    nodes = [
-        OdooNode(
-            database.name,
-            str(folder / name),
-            settings,
-            filestore=database.filestore,
-            extra_args=["--proxy-mode"],
-            workers=2,
-        )
-        for name in ("a", "b")
-    ]
-    balancer = None
-    try:
-        for node in nodes:
-            node.start(timeout=120)
-        balancer = Balancer.over(str(folder / "nginx"), nodes).start()
+    nodes = two_nodes(database, folder, settings)
+    with balanced(nodes, folder) as balancer:
         yield Site(addon, database, nodes, balancer)
-    finally:
-        if balancer:
-            balancer.stop()
-        for node in nodes:
-            node.stop()
-
-
-def screenshot(driver, flow, site):
-    folder = os.path.join(REPO, "artifacts")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "%s-addon-%s.png" % (flow, "on" if site.addon else "off"))
-    assert driver.save_screenshot(path)
-
-
-def check(site, outcome, failure, driver, flow):
-    """With the addon the flow is done; without, it stops at ``failure``.
-    A flow that did not finish leaves a screenshot of where it stopped."""
-    if outcome != DONE:
-        screenshot(driver, flow, site)
-    print("addon %s: %s" % ("on" if site.addon else "off", outcome))
-    if site.addon:
-        assert outcome == DONE
-    else:
-        assert outcome.startswith(failure), outcome
 
 
 def rpc(driver, model, method, *args, **kwargs):

@@ -12,12 +12,9 @@ node that does not hold the session. A flow returns where it got to, so
 both outcomes are read the same way."""
 
 import base64
-import concurrent.futures
 import contextlib
 import hashlib
 import hmac
-import os
-import socket
 import struct
 import time
 import uuid
@@ -34,12 +31,10 @@ from tests.support.chrome import (
     shows,
     submit_login_form,
 )
-from tests.support.lb import Balancer
 from tests.support.series_apps import ALICE, BOB, DAVE, PASSWORD, PAULA, PRODUCTS, TESS, TOTP_SECRET
-from tests.support.servers import REPO, OdooNode, wait_until
+from tests.support.servers import wait_until
 from tests.support.shop import ADDRESS, SHOP_WALK
-
-DONE = "done"
+from tests.support.sites import DONE, balanced, check, screenshot, two_nodes
 
 # What the page shows once it has settled, or null while it is loading:
 # the web client of 16-19 (the breadcrumb's last item, or the app's name
@@ -160,6 +155,7 @@ class Site(object):
 
     def __init__(self, series, addon, database, nodes, balancer):
         self.series = Series(series)
+        self.series_name = series
         self.addon = addon
         self.database = database
         self.nodes = nodes
@@ -222,23 +218,6 @@ class Site(object):
         return {"127.0.0.1:%d" % node.longpolling_port for node in self.nodes}
 
 
-def distinct_ports(nodes):
-    """Give the nodes their HTTP and gevent ports, all different: picked one
-    at a time by nodes starting side by side, a port freed for one could be
-    handed to the other."""
-    held = []
-    try:
-        for _ in range(2 * len(nodes)):
-            held.append(socket.socket())
-            held[-1].bind(("127.0.0.1", 0))
-        ports = [sock.getsockname()[1] for sock in held]
-    finally:
-        for sock in held:
-            sock.close()
-    for node in nodes:
-        node.port, node.longpolling_port = ports.pop(), ports.pop()
-
-
 @contextlib.contextmanager
 def running_site(series, addon, database, redis_server, folder):
     """nginx over two prefork nodes (2 workers and the gevent process each)
@@ -249,32 +228,11 @@ def running_site(series, addon, database, redis_server, folder):
         server_wide = "base,web,session_redis"
     else:
         env, server_wide = {}, "base,web"
-    nodes = [
-        OdooNode(
-            database.name,
-            str(folder / name),
-            env,
-            filestore=database.filestore,
-            extra_args=["--proxy-mode"],
-            workers=2,
-            series=series,
-            server_wide=server_wide,
-        )
-        for name in ("a", "b")
-    ]
-    balancer = None
+    nodes = two_nodes(database, folder, env, series=series, server_wide=server_wide)
     try:
-        distinct_ports(nodes)
-        with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
-            for future in [pool.submit(node.start, 120) for node in nodes]:
-                future.result()
-        balancer = Balancer.over(str(folder / "nginx"), nodes).start()
-        yield Site(series, addon, database, nodes, balancer)
+        with balanced(nodes, folder) as balancer:
+            yield Site(series, addon, database, nodes, balancer)
     finally:
-        if balancer:
-            balancer.stop()
-        with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
-            list(pool.map(OdooNode.stop, nodes))
         redis_server.client().flushall()
 
 
@@ -322,26 +280,6 @@ def whoami(driver):
 
 def log_in(driver, url, login, password=None):
     submit_login_form(driver, url, timeout=120, login=login, password=password or login + PASSWORD)
-
-
-def screenshot(driver, flow, site):
-    folder = os.path.join(REPO, "artifacts")
-    os.makedirs(folder, exist_ok=True)
-    name = "series-%s-%s-addon-%s.png" % (site.series.name, flow, "on" if site.addon else "off")
-    assert driver.save_screenshot(os.path.join(folder, name))
-
-
-def check(site, outcome, failures, driver, flow):
-    """With the addon the flow is done; without, it stops at one of ``failures``.
-    A flow that did not finish leaves a screenshot of where it stopped
-    (``driver``: the browser to take it from, if the test has not)."""
-    if outcome != DONE and driver:
-        screenshot(driver, flow, site)
-    print("%s: %s" % (site.mode, outcome))
-    if site.addon:
-        assert outcome == DONE
-    else:
-        assert outcome.startswith(failures), outcome
 
 
 def access_since(site, since):
