@@ -32,10 +32,13 @@ load: venv venvs
 bench: venv
 	bench/run
 
-# Odoo's and OCA addons' own tests with files, then with Redis sessions: a table
-# (README: "Works with"). About 5 minutes.
-compat: venv
+# Odoo's and OCA addons' own tests with files, then with Redis sessions: tables
+# (docs/compatibility.rst). Odoo 11 and its apps (about 5 minutes), Odoo 16-19's
+# test_http (about 2 minutes a series) and OCA addons (about 3 minutes a series).
+compat: venv venvs
 	.venv/bin/python tools/compat
+	.venv/bin/python tools/odoo-test-http
+	.venv/bin/python tools/compat-oca
 
 # Two nodes behind nginx with random balancing (README: "Two nodes behind a load balancer");
 # SERIES=16.0, 17.0, 18.0 or 19.0 as for run.

@@ -24,6 +24,8 @@ import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAUNCHER = os.path.join(REPO, "bin", "odoo")
+# addons only the tests install (tests/odoo_addons/README.rst)
+TEST_ADDONS = os.path.join(REPO, "tests", "odoo_addons")
 
 # The newer Odoo series the harness runs (tools/bootstrap-series builds each
 # one's .venv-<series>); tests parametrize over them.
@@ -48,7 +50,8 @@ def series_installed(series):
 # that a port picked by one is never handed to the other before its server
 # binds it. Each worker walks its block; a port in use is passed over.
 # Nodes started side by side pick theirs from threads: one walk, under a lock.
-PORT_BLOCK = 10000
+# Four blocks (10000-31999): up to four workers (``make test`` runs three).
+PORT_BLOCK = 5500
 _last_port = [0]
 _port_lock = threading.Lock()
 
@@ -56,7 +59,7 @@ _port_lock = threading.Lock()
 def free_port():
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker[2:].isdigit() else 0
-    first = 10000 + (index % 2) * PORT_BLOCK
+    first = 10000 + (index % 4) * PORT_BLOCK
     with _port_lock:
         for _attempt in range(PORT_BLOCK):
             _last_port[0] = first + (_last_port[0] + 1 - first) % PORT_BLOCK
@@ -475,12 +478,13 @@ class NodeFactory(object):
     """Makes Odoo nodes on one database sharing one filestore, with the
     addon on (the private Redis) or off; ``stop_all`` stops them."""
 
-    def __init__(self, database, redis_server, folder, workers=0, series="11.0"):
+    def __init__(self, database, redis_server, folder, workers=0, series="11.0", addons_path=REPO):
         self.database = database
         self.redis_server = redis_server
         self.folder = folder
         self.workers = workers
         self.series = series
+        self.addons_path = addons_path
         self.started = []
 
     def __call__(
@@ -499,6 +503,7 @@ class NodeFactory(object):
             workers=self.workers if workers is None else workers,
             series=self.series,
             server_wide=server_wide,
+            addons_path=self.addons_path,
         )
         self.started.append(node)
         return node.start() if start else node
