@@ -51,8 +51,7 @@ from tests.support.servers import (
 )
 
 ADDONS_PATH = REPO + "," + TEST_ADDONS
-# installed with others, compared or called elsewhere: auth_session_timeout
-# has its own file (its 5 s idle delay would end these tests' sessions)
+# not installed here: auth_session_timeout has a file of its own
 NOT_HERE = {"auth_session_timeout"}
 ROUTES = {
     "auth_api_key": "session_redis_api_key_route",
