@@ -5,9 +5,11 @@
 run:
 	SERIES="$(SERIES)" tools/run-demo
 
-# Two workers (pytest-xdist); the tests of one Odoo series stay on one worker
-# (tests/conftest.py). TEST_WORKERS=0 runs them one after the other.
-TEST_WORKERS ?= 2
+# Three workers (pytest-xdist) on the 2 cores: the tests wait on Odoo, browsers
+# and timers for about a fifth of their time, which a third worker fills. The
+# tests of one Odoo series stay on one worker (tests/conftest.py).
+# TEST_WORKERS=0 runs them one after the other.
+TEST_WORKERS ?= 3
 test: lint venvs servers
 	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
@@ -34,7 +36,7 @@ bench: venv
 
 # Odoo's and OCA addons' own tests with files, then with Redis sessions: tables
 # (docs/compatibility.rst). Odoo 11 and its apps (about 5 minutes), Odoo 16-19's
-# test_http (about 2 minutes a series) and OCA addons (about 3 minutes a series).
+# test_http (about 2 minutes a series) and OCA addons (about 2 minutes a series).
 compat: venv venvs
 	.venv/bin/python tools/compat
 	.venv/bin/python tools/odoo-test-http

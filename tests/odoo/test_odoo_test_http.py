@@ -1,6 +1,6 @@
-"""Odoo's own HTTP tests (``test_http``) on each newer series with the
-addon on: no test may fail but the file-bound ones (tools/odoo-test-http
-lists them; it also runs them with files, where none fails: ``make
+"""Odoo's own HTTP tests (``test_http``) on Odoo 18 and 19 with the addon
+on: no test may fail but the file-bound ones (tools/odoo-test-http lists
+them; it runs them on 16 to 19, with files too, where none fails: ``make
 compat``).
 
 The run is checked to have the addon on (its start-up log line); how much
@@ -19,7 +19,7 @@ import os
 import pytest
 
 from tests.support.odoo_test_runs import RunFailed, by_addon, parse_log, run_tests
-from tests.support.servers import REPO, SERIES, RedisServer, require_series
+from tests.support.servers import REPO, RedisServer, require_series
 
 
 def load_tool():
@@ -63,7 +63,12 @@ def test_the_log_parser_tells_the_addons_apart():
     }
 
 
-@pytest.mark.parametrize("series", SERIES)
+# On 16 and 17 no test_http test reaches the installed store (see above):
+# those two run in make compat only, to keep the suite within its time.
+IN_SUITE = ("18.0", "19.0")
+
+
+@pytest.mark.parametrize("series", IN_SUITE)
 def test_no_odoo_http_test_fails_with_redis_sessions_but_the_file_bound_ones(
     series, series_database, tmp_path, figure
 ):
