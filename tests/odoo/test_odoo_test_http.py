@@ -61,6 +61,10 @@ def test_the_log_parser_tells_the_addons_apart():
         "test_http": (0, ["TestMisc.test_a"]),
         "auth_jwt": (1, ["TestSession.test_b"]),
     }
+    # a failure logged outside odoo.addons (a class that failed to set up) counts too
+    unowned = "2026-11-27 17:44:03,000 24689 ERROR db odoo.tests.common: ERROR: setUpClass (x.TestY)"
+    assert by_addon(LOG + "\n" + unowned)[""] == (0, ["setUpClass (x.TestY)"])
+    assert "setUpClass (x.TestY)" in parse_log(LOG + "\n" + unowned)[3]
 
 
 # On 16 and 17 no test_http test reaches the installed store (see above):

@@ -20,9 +20,10 @@ from tests.support.servers import REPO, RedisServer, copy_database, drop_databas
 
 # "3 failed, 1 error(s) of 150 tests when loading database 'x'"
 SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
-# "... ERROR db odoo.addons.test_http.tests.test_x: FAIL: TestX.test_y"
+# "... ERROR db odoo.addons.test_http.tests.test_x: FAIL: TestX.test_y" (the
+# addon is "" for a logger outside odoo.addons: such a failure counts too)
 FAILING = re.compile(
-    r"^\S+ \S+ \d+ ERROR \S+ odoo\.addons\.(\w+)\.\S+: (?:FAIL|ERROR): (.+?)\s*$", re.MULTILINE
+    r"^\S+ \S+ \d+ ERROR \S+ (?:odoo\.addons\.(\w+)\.)?\S+: (?:FAIL|ERROR): (.+?)\s*$", re.MULTILINE
 )
 # "... INFO db odoo.addons.test_http.tests.test_x: Starting TestX.test_y ..."
 STARTING = re.compile(r"^\S+ \S+ \d+ INFO \S+ odoo\.addons\.(\w+)\.\S+: Starting (\S+) \.\.\.", re.MULTILINE)
