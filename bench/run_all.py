@@ -41,9 +41,11 @@ FULL = {
     "index": ("index_bench.py", ["--sessions", "1000000"]),
     "store_18": ("store_bench.py", ["--batches", "35", "--calls", "400"]),
     "index_18": ("index_bench.py", ["--sessions", "1000000"]),
-    "http_18.0": ("http_bench.py", ["--series", "18.0", "--rounds", "6", "--seconds", "5"]),
-    "http_19.0": ("http_bench.py", ["--series", "19.0", "--rounds", "6", "--seconds", "5"]),
 }
+FULL.update(
+    ("http_%s" % series, ("http_bench.py", ["--series", series, "--rounds", "6", "--seconds", "5"]))
+    for series in ("16.0", "17.0", "18.0", "19.0")
+)
 # (no HTTP comparison: it needs wrk and takes minutes)
 QUICK = {
     "store": ("store_bench.py", ["--batches", "3", "--calls", "300"]),

@@ -14,8 +14,12 @@ then would answer 500. The WSGI entry (``Application.__call__``) turns it
 into the store's 503, and answers the probes before any session exists. An
 outage while the session is saved, after the controller, reaches Odoo's
 dispatchers (a JSON-RPC call would get HTTP 200 with an error): their
-``handle_error`` answers 503 too.
+``handle_error`` answers 503 too. The same entry sends the ``GET`` of the
+cookie's session at once, so that its round trip runs while Odoo builds
+its request (:mod:`..core.store.early_reads`).
 """
+
+import re
 
 from odoo import http
 from odoo.addons.base.models import res_users
@@ -26,6 +30,9 @@ from .store import Odoo16SessionStore, RedisSession
 
 # The model class every res.users extends (its name changed over the series).
 USERS = getattr(res_users, "Users", None) or res_users.ResUsers
+# The first session_id cookie, as werkzeug reads it for Odoo (a value it
+# would read otherwise only costs the early read: the store compares keys).
+SESSION_COOKIE = re.compile(r"(?:^|;)\s*session_id=([A-Za-z0-9_-]+)\s*(?:;|$)")
 
 
 def make_store(client, settings, metrics=None):
@@ -85,8 +92,9 @@ def _recording_login(finalize):
 
 def answer_probes(probes):
     """Let ``probes`` (:class:`~session_redis.core.probes.Probes`) answer
-    their paths before Odoo sets up a session, and a Redis outage while the
-    session loads answer 503 on every series."""
+    their paths before Odoo sets up a session, a Redis outage while the
+    session loads answer 503 on every series, and the session's ``GET``
+    start as the request arrives."""
 
     def make(call):
         def call_or_probe(application, environ, start_response):
@@ -94,12 +102,21 @@ def answer_probes(probes):
             if response is not None:
                 return response(environ, start_response)
             outer = http._request_stack.top
+            store = application.session_store
+            read_early = getattr(store, "read_early", None)
+            if read_early is not None:
+                cookie = SESSION_COOKIE.search(environ.get("HTTP_COOKIE", ""))
+                if cookie:
+                    read_early(cookie.group(1))
             try:
                 return call(application, environ, start_response)
             except RedisUnavailable as unavailable:
                 while http._request_stack.top is not None and http._request_stack.top is not outer:
                     http._request_stack.pop()  # left behind by a request that failed to start
                 return unavailable(environ, start_response)
+            finally:
+                if read_early is not None:
+                    store.drop_early_read()
 
         return call_or_probe
 

@@ -32,6 +32,7 @@ from ..settings import DEFAULT_EXPIRATION, DEFAULT_EXPIRATION_ANONYMOUS, DEFAULT
 from . import expiry
 from .activity import ActivityRecords
 from .admin import Bulk
+from .early_reads import EarlyReads
 from .indexes import Indexes
 from .names import HEX_ID, Names, short_hash
 from .values import NOT_A_STRING, Loaded, holds_only_odoo_defaults, loaded_state, owner_of, remember
@@ -179,6 +180,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         self.path = path
         self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
+        self.early_reads = EarlyReads(redis)
 
     @classmethod
     def from_settings(
@@ -434,7 +436,22 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
                 return raw, key
         return None, None
 
+    def read_early(self, sid: Any) -> None:
+        """The request naming session ``sid`` has arrived: send its
+        ``GET`` now, so that its round trip runs while the caller prepares
+        the request (see :mod:`.early_reads`). The glue calls
+        :meth:`drop_early_read` when the request ends."""
+        if self.names.is_id(sid):
+            self.early_reads.send(self.names.key(sid))
+
+    def drop_early_read(self) -> None:
+        """The request ended: forget its early ``GET`` if nobody read it."""
+        self.early_reads.drop()
+
     def _get(self, key: str) -> Optional[bytes]:
+        read, raw = self.early_reads.take(key)
+        if read:
+            return raw
         try:
             return self.redis.get(key)
         except ResponseError as error:
