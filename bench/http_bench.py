@@ -2,7 +2,9 @@
 
 One prefork node (``--workers=2``, its websocket process beside) per store,
 all on one fresh database of the series: Odoo's files (this addon loaded,
-off), this store, this store with hashed ids, and OCA's PostgreSQL store
+off), this store, this store with hashed ids, this store with its early
+read off (``ODOO_SESSION_REDIS_READ_EARLY=0``: the ``GET`` sent when Odoo
+asks for the session, as before it had one), and OCA's PostgreSQL store
 ``session_db`` (its wheel from PyPI, ``SESSION_DB_URI``) when it can be
 had. The load is ``wrk`` (Debian's package) on loopback: a logged-in
 ``POST /web/session/check`` (JSON-RPC, ``auth="user"``, saves nothing), by
@@ -75,6 +77,10 @@ def nodes_of(series, database, folder, redis_url):
     nodes = {
         "files": OdooNode(database, os.path.join(folder, "files"), {}, **common),
         "redis": OdooNode(database, os.path.join(folder, "redis"), dict(redis), **common),
+        # what the store did before its early read: the GET sent when Odoo asks
+        "redis, no early read": OdooNode(
+            database, os.path.join(folder, "late"), dict(redis, ODOO_SESSION_REDIS_READ_EARLY="0"), **common
+        ),
         "redis, hashed ids": OdooNode(
             database, os.path.join(folder, "hashed"), dict(redis, ODOO_SESSION_REDIS_HASH_IDS="1"), **common
         ),

@@ -228,6 +228,7 @@ SPECS: List[Tuple[str, str, Callable[[str], Any], Any]] = [
     ("max_sessions_per_user", "MAX_SESSIONS_PER_USER", whole_number(1), None),
     ("hash_ids", "HASH_IDS", parse_flag, False),
     ("allow_eviction", "ALLOW_EVICTION", parse_flag, False),
+    ("read_early", "READ_EARLY", parse_flag, True),
     ("rotate_on_login", "ROTATE_ON_LOGIN", parse_flag, True),
     ("copy_existing_fs_sessions", "COPY_EXISTING_FS_SESSIONS", parse_flag, False),
     ("purge_existing_fs_sessions", "PURGE_EXISTING_FS_SESSIONS", parse_flag, False),
@@ -251,6 +252,7 @@ STORE_FIELDS = (
     "max_sessions_per_user",
     "hash_ids",
     "allow_eviction",
+    "read_early",
 )
 
 

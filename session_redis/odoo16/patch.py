@@ -103,11 +103,11 @@ def answer_probes(probes):
                 return response(environ, start_response)
             outer = http._request_stack.top
             store = application.session_store
-            read_early = getattr(store, "read_early", None)
-            if read_early is not None:
+            prefetch = getattr(store, "prefetch", None)
+            if prefetch is not None:
                 cookie = SESSION_COOKIE.search(environ.get("HTTP_COOKIE", ""))
                 if cookie:
-                    read_early(cookie.group(1))
+                    prefetch(cookie.group(1))
             try:
                 return call(application, environ, start_response)
             except RedisUnavailable as unavailable:
@@ -115,8 +115,8 @@ def answer_probes(probes):
                     http._request_stack.pop()  # left behind by a request that failed to start
                 return unavailable(environ, start_response)
             finally:
-                if read_early is not None:
-                    store.drop_early_read()
+                if prefetch is not None:
+                    store.drop_prefetch()
 
         return call_or_probe
 

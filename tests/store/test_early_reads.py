@@ -1,4 +1,4 @@
-"""The session's GET sent as the request arrives (``read_early``), its reply
+"""The session's GET sent as the request arrives (``prefetch``), its reply
 read when the session is asked for: against real redis-server processes."""
 
 import os
@@ -43,7 +43,7 @@ def store(redis_client):
 def test_the_reply_read_is_the_one_sent_when_the_request_arrived(store, redis_client):
     logged_in(store, SID)
     commands(redis_client)
-    store.read_early(SID)
+    store.prefetch(SID)
     redis_client.set(store.key(SID), b"not json")  # after the GET: not what the request reads
     session = store.get(SID)
     assert (session.sid, session.login) == (SID, "admin")
@@ -54,14 +54,14 @@ def test_the_reply_read_is_the_one_sent_when_the_request_arrived(store, redis_cl
 def test_a_session_ended_before_the_request_arrived_is_not_served(store, redis_client):
     session = logged_in(store, SID)
     store.delete(session)
-    store.read_early(SID)
+    store.prefetch(SID)
     back = store.get(SID)
     assert back.get("uid") is None and back.get("login") is None
 
 
 def test_a_session_ended_while_its_request_ran_is_not_brought_back(store, redis_client):
     logged_in(store, SID)
-    store.read_early(SID)
+    store.prefetch(SID)
     session = store.get(SID)
     store_on(redis_client).delete(store.get(SID))  # a logout elsewhere, after the read
     session["cart"] = 3
@@ -73,7 +73,7 @@ def test_another_id_than_the_one_read_early_is_read_itself(store, redis_client):
     logged_in(store, SID, "first")
     logged_in(store, OTHER, "second")
     commands(redis_client)
-    store.read_early(SID)
+    store.prefetch(SID)
     assert store.get(OTHER).login == "second"
     assert commands(redis_client) == {"get": 2}  # the early one, thrown away, and its own
     assert store.get(SID).login == "first"
@@ -82,17 +82,27 @@ def test_another_id_than_the_one_read_early_is_read_itself(store, redis_client):
 
 def test_an_early_read_nobody_asked_for_is_dropped(store, redis_client):
     logged_in(store, SID)
-    store.read_early(SID)
-    store.drop_early_read()
-    store.drop_early_read()  # twice: nothing left to drop
+    store.prefetch(SID)
+    store.drop_prefetch()
+    store.drop_prefetch()  # twice: nothing left to drop
     assert idle_pool(redis_client)
     assert store.get(SID).login == "admin"
 
 
+def test_with_read_early_off_the_session_is_read_when_asked_for(redis_client):
+    store = store_on(redis_client, read_early=False)
+    logged_in(store, SID)
+    commands(redis_client)
+    store.prefetch(SID)
+    assert commands(redis_client) == {}
+    redis_client.delete(store.key(SID))
+    assert store.get(SID).get("login") is None
+
+
 def test_an_id_that_is_no_id_sends_nothing(store, redis_client):
     commands(redis_client)
-    store.read_early("../../etc/passwd")
-    store.read_early(None)
+    store.prefetch("../../etc/passwd")
+    store.prefetch(None)
     assert commands(redis_client) == {}
     assert idle_pool(redis_client)
 
@@ -100,7 +110,7 @@ def test_an_id_that_is_no_id_sends_nothing(store, redis_client):
 def test_hashed_ids_read_early_under_the_hashed_key(redis_client):
     store = store_on(redis_client, hash_ids=True)
     logged_in(store, SID)
-    store.read_early(SID)
+    store.prefetch(SID)
     redis_client.delete(store.key(SID))
     assert store.get(SID).login == "admin"  # read before the delete: the hashed key was asked
     assert idle_pool(redis_client)
@@ -108,7 +118,7 @@ def test_hashed_ids_read_early_under_the_hashed_key(redis_client):
 
 def test_a_value_of_another_type_reads_as_unreadable(store, redis_client, caplog):
     redis_client.sadd(store.key(SID), "x")
-    store.read_early(SID)
+    store.prefetch(SID)
     session = store.get(SID)
     assert session.sid != SID and "unreadable" in caplog.text
     assert idle_pool(redis_client)
@@ -139,12 +149,12 @@ def test_redis_down_is_a_503_and_the_store_heals(own_server, tmp_path):
     store = store_on(client)
     logged_in(store, SID)
     own_server.stop()
-    store.read_early(SID)  # nothing sent, nothing raised
+    store.prefetch(SID)  # nothing sent, nothing raised
     with pytest.raises(RedisUnavailable):
         store.get(SID)
     own_server.start()  # the same port; this Redis keeps nothing on disk
     logged_in(store, SID)
-    store.read_early(SID)
+    store.prefetch(SID)
     assert store.get(SID).login == "admin"
     assert idle_pool(client)
 
@@ -152,10 +162,10 @@ def test_redis_down_is_a_503_and_the_store_heals(own_server, tmp_path):
 def test_a_connection_broken_before_the_reply_falls_back_to_a_new_one(own_server):
     client = settings_client(own_server)
     store = store_on(client)
-    store.read_early(SID)
-    store.drop_early_read()  # the connection is made and back in the pool
+    store.prefetch(SID)
+    store.drop_prefetch()  # the connection is made and back in the pool
     os.kill(own_server.process.pid, signal.SIGSTOP)
-    store.read_early(SID)  # sent to a Redis that does not run
+    store.prefetch(SID)  # sent to a Redis that does not run
     os.kill(own_server.process.pid, signal.SIGKILL)
     own_server.process.wait(10)
     own_server.start()
@@ -169,13 +179,13 @@ def test_a_redis_that_hangs_answers_503_and_the_store_heals(own_server, figure):
     store = store_on(client)
     logged_in(store, SID)
     os.kill(own_server.process.pid, signal.SIGSTOP)
-    store.read_early(SID)
+    store.prefetch(SID)
     started = time.monotonic()
     with pytest.raises(RedisUnavailable):
         store.get(SID)
     waited = time.monotonic() - started
     os.kill(own_server.process.pid, signal.SIGCONT)
     figure("early read, Redis hung (SIGSTOP), SOCKET_TIMEOUT=0.5: 503 after %.2f s" % waited)
-    store.read_early(SID)
+    store.prefetch(SID)
     assert store.get(SID).login == "admin"
     assert idle_pool(client)

@@ -13,7 +13,8 @@ ran is, exactly as when the ``GET`` was sent later; its save is still
 refused by the one write path (:mod:`.writes`).
 
 Only for a client with one connection pool (plain Redis, a Sentinel
-master): a Cluster client sends nothing early. Any failure while sending
+master), and unless ``ODOO_SESSION_REDIS_READ_EARLY`` is off: a Cluster
+client sends nothing early. Any failure while sending
 drops the early read; a broken connection while reading falls back to
 the client's own ``GET`` (with its retry); a time-out is a failure, so
 that a request never waits two time-outs for its 503.
@@ -34,6 +35,7 @@ class EarlyReads:
     or dropped."""
 
     def __init__(self, redis: Any) -> None:
+        """``redis``: the client, None for no early reads."""
         self.pool: Any = None if is_cluster(redis) else getattr(redis, "connection_pool", None)
         self.pending = threading.local()
 

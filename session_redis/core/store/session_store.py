@@ -125,6 +125,8 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         ``maxmemory-policy``, accepted with ``ALLOW_EVICTION``): every save
         of a logged-in session rewrites its index entries, so that an
         evicted index heals (see :mod:`~session_redis.core.server_checks`).
+    :param read_early: :meth:`prefetch` sends the ``GET`` it is given at
+        once (False: it sends nothing, the session is read when asked for).
     :param path: local folder Odoo uses for the files of interrupted uploads.
     :param clock: returns the time in seconds (tests pass their own).
     :param metrics: told what happens, see :class:`Unmetered` (the default).
@@ -162,6 +164,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         max_sessions_per_user: Optional[int] = DEFAULTS["max_sessions_per_user"],
         hash_ids: bool = DEFAULTS["hash_ids"],
         allow_eviction: bool = DEFAULTS["allow_eviction"],
+        read_early: bool = DEFAULTS["read_early"],
         path: Optional[str] = None,
         clock: Optional[Callable[[], float]] = None,
         metrics: Any = None,
@@ -180,7 +183,8 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         self.path = path
         self.clock = clock or wall_clock
         self.metrics = metrics or Unmetered()
-        self.early_reads = EarlyReads(redis)
+        self.read_early = read_early
+        self.early_reads = EarlyReads(redis if read_early else None)
 
     @classmethod
     def from_settings(
@@ -436,15 +440,15 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
                 return raw, key
         return None, None
 
-    def read_early(self, sid: Any) -> None:
+    def prefetch(self, sid: Any) -> None:
         """The request naming session ``sid`` has arrived: send its
         ``GET`` now, so that its round trip runs while the caller prepares
         the request (see :mod:`.early_reads`). The glue calls
-        :meth:`drop_early_read` when the request ends."""
+        :meth:`drop_prefetch` when the request ends."""
         if self.names.is_id(sid):
             self.early_reads.send(self.names.key(sid))
 
-    def drop_early_read(self) -> None:
+    def drop_prefetch(self) -> None:
         """The request ended: forget its early ``GET`` if nobody read it."""
         self.early_reads.drop()
 
