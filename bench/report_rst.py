@@ -382,6 +382,15 @@ def http_table(http):
     return simple_table(header, rows)
 
 
+def read_path_table(read_path):
+    """bench/read_path_bench.py's figures: a read through Odoo in one process."""
+    rows = [
+        [row["store"], "%.1f" % row["us_per_request"], "%.3f" % row["ratio_to_files"]]
+        for row in read_path["rows"]
+    ]
+    return simple_table(["Store", "µs per request", "/ files"], rows)
+
+
 def rst_report(results):
     store, odoo, migration = results["store"], results["odoo"], results["migration"]
     parts = [
@@ -417,6 +426,14 @@ def rst_report(results):
             "(``bench/http_bench.py``):" % (http["series"], http["request"], http["rounds"], http["seconds"])
         )
         parts.append(http_table(http))
+    read_path = results.get("read_path_18")
+    if read_path:
+        parts.append(
+            "Odoo %s in one process, %s through Odoo's WSGI application (werkzeug's test client), "
+            "medians of %d batches of %d requests, stores in a rotated order (``bench/read_path_bench.py``):"
+            % (read_path["series"], read_path["request"], read_path["batches"], read_path["requests"])
+        )
+        parts.append(read_path_table(read_path))
     return "\n\n".join(parts) + "\n"
 
 

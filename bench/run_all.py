@@ -30,7 +30,7 @@ PLOT_PYTHON = os.path.join(BENCH, ".venv-plot", "bin", "python")
 # The store and index benchmarks run again with Odoo 18 (``make venvs``
 # builds it); without that virtualenv the run says so and goes on.
 ODOO18_PYTHON = os.path.join(os.path.dirname(BENCH), ".venv-18.0", "bin", "python")
-ON_ODOO18 = ("store_18", "index_18")
+ON_ODOO18 = ("store_18", "index_18", "read_path_18")
 
 # name in the results: (script, its arguments)
 FULL = {
@@ -41,6 +41,7 @@ FULL = {
     "index": ("index_bench.py", ["--sessions", "1000000"]),
     "store_18": ("store_bench.py", ["--batches", "35", "--calls", "400"]),
     "index_18": ("index_bench.py", ["--sessions", "1000000"]),
+    "read_path_18": ("read_path_bench.py", ["--batches", "9", "--requests", "300"]),
 }
 FULL.update(
     ("http_%s" % series, ("http_bench.py", ["--series", series, "--rounds", "6", "--seconds", "5"]))

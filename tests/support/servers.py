@@ -50,7 +50,7 @@ def series_installed(series):
 # that a port picked by one is never handed to the other before its server
 # binds it. Each worker walks its block; a port in use is passed over.
 # Nodes started side by side pick theirs from threads: one walk, under a lock.
-# Four blocks (10000-31999): up to four workers (``make test`` runs three).
+# Four blocks (10000-31999): up to four workers, as ``make test`` runs.
 PORT_BLOCK = 5500
 _last_port = [0]
 _port_lock = threading.Lock()
