@@ -7,8 +7,11 @@ differs between the stores is the store alone. Stores, in batches taking
 turns in a rotated order: Odoo's files, this store with its early read off
 (``READ_EARLY=0``: the ``GET`` sent when Odoo asks for the session), this
 store, and this store with hashed ids. Prints µs per request (medians of
-the batches) and the ratio of each to files; with ``--profile``, where the
-time of a request goes (cProfile, per store). Asserts nothing.
+the batches) and the ratio of each to files, and the same for the µs spent
+in the store (its ``get``, and ``prefetch`` where it has one: the session's
+part of the request, without the noise of the rest of it); with
+``--profile``, where the time of a request goes (cProfile, per store).
+Asserts nothing.
 
 Runs with the Python of an Odoo 16+ virtualenv, which it measures::
 
@@ -85,6 +88,28 @@ def stores(redis_url, folder):
     return {"files": files, "redis, no early read": plain, "redis": plain, "redis, hashed ids": hashed}
 
 
+class Stopwatch:
+    """Seconds spent in the session's part of the requests: the store's
+    ``get`` and, where it has one, ``prefetch`` (timed on the instance)."""
+
+    def __init__(self, stores_by_name):
+        self.seconds = 0.0
+        for store in {id(store): store for store in stores_by_name.values()}.values():
+            for method in ("get", "prefetch"):
+                if hasattr(store, method):
+                    setattr(store, method, self.timed(getattr(store, method)))
+
+    def timed(self, method):
+        def call(*args):
+            started = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return call
+
+
 class Requests:
     """A logged-in client per store, and batches of requests through Odoo."""
 
@@ -95,6 +120,7 @@ class Requests:
         self.http = http
         self.stores = stores_by_name
         self.pool = stores_by_name["redis"].early_reads.pool
+        self.stopwatch = Stopwatch(stores_by_name)
         self.clients = {}
         for name in STORES:
             self.use(name)
@@ -124,16 +150,17 @@ class Requests:
             store.early_reads.pool = self.pool
 
     def batch(self, name, requests):
-        """µs per request of ``requests`` requests."""
+        """``(µs per request, of which in the store)`` of ``requests`` requests."""
         self.use(name)
         client = self.clients[name]
+        self.stopwatch.seconds = 0.0
         started = time.perf_counter()
         for _ in range(requests):
             answer = client.post(CHECK, data=BODY, content_type="application/json", environ_base=ENVIRON)
         elapsed = time.perf_counter() - started
         if answer.status_code != 200 or '"error"' in answer.get_data(as_text=True):
             raise RuntimeError("%s answered %s" % (name, answer.get_data(as_text=True)[:300]))
-        return elapsed / requests * 1e6
+        return elapsed / requests * 1e6, self.stopwatch.seconds / requests * 1e6
 
 
 def measure(requests_of, batches, requests):
@@ -146,13 +173,15 @@ def measure(requests_of, batches, requests):
             samples[name].append(requests_of.batch(name, requests))
     rows = []
     for name in STORES:
-        ratios = [mine / files for mine, files in zip(samples[name], samples["files"])]
+        mine, files = samples[name], samples["files"]
         rows.append(
             {
                 "store": name,
-                "us_per_request": statistics.median(samples[name]),
-                "ratio_to_files": statistics.median(ratios),
-                "samples": samples[name],
+                "us_per_request": statistics.median(sample[0] for sample in mine),
+                "ratio_to_files": statistics.median(m[0] / f[0] for m, f in zip(mine, files)),
+                "us_in_store": statistics.median(sample[1] for sample in mine),
+                "store_ratio_to_files": statistics.median(m[1] / f[1] for m, f in zip(mine, files)),
+                "samples": mine,
             }
         )
     return rows
@@ -199,10 +228,17 @@ def main():
         "Odoo %s, in one process, POST %s, medians of %d batches of %d requests"
         % (series, CHECK, options.batches, options.requests)
     )
+    print("%-22s %14s %9s %14s %9s" % ("store", "µs/request", "× files", "µs in store", "× files"))
     for row in rows:
         print(
-            "%-22s %8.1f µs/request %7.3f × files"
-            % (row["store"], row["us_per_request"], row["ratio_to_files"])
+            "%-22s %14.1f %9.3f %14.1f %9.3f"
+            % (
+                row["store"],
+                row["us_per_request"],
+                row["ratio_to_files"],
+                row["us_in_store"],
+                row["store_ratio_to_files"],
+            )
         )
     for name, text in texts.items():
         print("\n===== %s\n%s" % (name, text))

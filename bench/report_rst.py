@@ -385,10 +385,16 @@ def http_table(http):
 def read_path_table(read_path):
     """bench/read_path_bench.py's figures: a read through Odoo in one process."""
     rows = [
-        [row["store"], "%.1f" % row["us_per_request"], "%.3f" % row["ratio_to_files"]]
+        [
+            row["store"],
+            "%.1f" % row["us_per_request"],
+            "%.3f" % row["ratio_to_files"],
+            "%.1f" % row["us_in_store"],
+            "%.3f" % row["store_ratio_to_files"],
+        ]
         for row in read_path["rows"]
     ]
-    return simple_table(["Store", "µs per request", "/ files"], rows)
+    return simple_table(["Store", "µs per request", "/ files", "µs in the store", "/ files"], rows)
 
 
 def rst_report(results):
