@@ -6,6 +6,8 @@ concern is a module of its own:
 - :mod:`.session_store`: the request path Odoo calls (get, save, delete);
 - :mod:`.writes`: the one write path, which never writes a session that
   ended since its request read it, and the one way sessions end;
+- :mod:`.early_reads`: the session's ``GET`` sent as the request arrives,
+  its reply read when the session is asked for;
 - :mod:`.indexes`: per-user and device indexes, the per-user limit;
 - :mod:`.admin`: bulk work for the migration and the operator command;
 - :mod:`.activity`: last-activity records for other addons;
