@@ -41,7 +41,7 @@ FULL = {
     "index": ("index_bench.py", ["--sessions", "1000000"]),
     "store_18": ("store_bench.py", ["--batches", "35", "--calls", "400"]),
     "index_18": ("index_bench.py", ["--sessions", "1000000"]),
-    "read_path_18": ("read_path_bench.py", ["--batches", "9", "--requests", "300"]),
+    "read_path_18": ("read_path_bench.py", ["--batches", "15", "--requests", "200"]),
 }
 FULL.update(
     ("http_%s" % series, ("http_bench.py", ["--series", series, "--rounds", "6", "--seconds", "5"]))
