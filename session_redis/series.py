@@ -28,9 +28,10 @@ functions, ``session_redis/odoo20/``, and one line in :data:`GENERATIONS`.
     is loaded, :class:`~.core.probes.Probes` answer their paths (and
     :func:`keep_request_targets` records each request's target); where
     Odoo loads the session outside its own error handling (16+), a Redis
-    outage there answers 503 too; where the store has ``prefetch``
-    (16+), the cookie's session is asked for there, and
-    ``drop_prefetch()`` is called when the request ends;
+    outage there answers 503 too; where the store reads early
+    (``early_reads.active``, 16+), the cookie's session is asked for
+    there (``prefetch``) and ``drop_prefetch()`` is called when the
+    request ends;
   - ``filesystem_store(folder)``: Odoo's own filesystem store on
     ``folder``, what ``export-fs`` writes to.
 

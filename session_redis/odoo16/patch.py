@@ -103,11 +103,12 @@ def answer_probes(probes):
                 return response(environ, start_response)
             outer = http._request_stack.top
             store = application.session_store
-            prefetch = getattr(store, "prefetch", None)
-            if prefetch is not None:
+            early_reads = getattr(store, "early_reads", None)
+            prefetch = early_reads is not None and early_reads.active
+            if prefetch:
                 cookie = SESSION_COOKIE.search(environ.get("HTTP_COOKIE", ""))
                 if cookie:
-                    prefetch(cookie.group(1))
+                    store.prefetch(cookie.group(1))
             try:
                 return call(application, environ, start_response)
             except RedisUnavailable as unavailable:
@@ -115,7 +116,7 @@ def answer_probes(probes):
                     http._request_stack.pop()  # left behind by a request that failed to start
                 return unavailable(environ, start_response)
             finally:
-                if prefetch is not None:
+                if prefetch:
                     store.drop_prefetch()
 
         return call_or_probe

@@ -39,6 +39,11 @@ class EarlyReads:
         self.pool: Any = None if is_cluster(redis) else getattr(redis, "connection_pool", None)
         self.pending = threading.local()
 
+    @property
+    def active(self) -> bool:
+        """Does :meth:`send` send anything (off, or a Cluster client: no)?"""
+        return self.pool is not None
+
     def send(self, key: str) -> None:
         """Send ``GET key`` without waiting for the reply (nothing on failure)."""
         if self.pool is None:
@@ -60,6 +65,8 @@ class EarlyReads:
         reply read now, ``(False, None)`` if the caller must ask Redis
         itself (none sent, another key, the connection broke). A value of
         another Redis type reads as :data:`~.values.NOT_A_STRING`."""
+        if self.pool is None:
+            return False, None
         sent = self._sent()
         if sent is None:
             return False, None
@@ -87,6 +94,8 @@ class EarlyReads:
         """Forget a ``GET`` sent early whose session nobody asked for (a
         request that ended before loading it): its reply is read and
         thrown away, or its connection closed."""
+        if self.pool is None:
+            return
         sent = self._sent()
         if sent is not None:
             self._drop(sent)

@@ -445,7 +445,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
         ``GET`` now, so that its round trip runs while the caller prepares
         the request (see :mod:`.early_reads`). The glue calls
         :meth:`drop_prefetch` when the request ends."""
-        if self.names.is_id(sid):
+        if self.early_reads.active and self.names.is_id(sid):
             self.early_reads.send(self.names.key(sid))
 
     def drop_prefetch(self) -> None:
