@@ -11,8 +11,9 @@ from odoo.http import OpenERPSession
 from session_redis.core.client import make_client
 from session_redis.core.settings import load_settings
 from session_redis.core.store import RedisSessionStore, RedisUnavailable
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, wait_until
 from tests.support.stores import commands
+from tests.support.topologies import SentinelSet, running
 
 SID = "a" * 40
 OTHER = "b" * 40
@@ -122,6 +123,80 @@ def test_a_value_of_another_type_reads_as_unreadable(store, redis_client, caplog
     session = store.get(SID)
     assert session.sid != SID and "unreadable" in caplog.text
     assert idle_pool(redis_client)
+
+
+def connections_made(client):
+    """How many connections the server ``client`` talks to has accepted."""
+    return client.info("stats")["total_connections_received"]
+
+
+def test_requests_read_early_on_one_kept_connection(store, redis_client):
+    logged_in(store, SID)
+    store.prefetch(SID)
+    store.get(SID)
+    before = connections_made(redis_client)
+    for _ in range(20):
+        store.prefetch(SID)
+        assert store.get(SID).login == "admin"
+        store.drop_prefetch()
+    assert connections_made(redis_client) == before  # none made per request
+
+
+def test_a_forked_worker_reads_on_its_own_connection(store, redis_client):
+    """A prefork worker inherits the connection its parent read on: used
+    by both, one process would read the other's replies (sessions)."""
+    logged_in(store, SID, "first")
+    logged_in(store, OTHER, "second")
+    store.prefetch(SID)
+    store.get(SID)  # the parent keeps a connection
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            for _ in range(300):
+                store.prefetch(OTHER)
+                if store.get(OTHER).login != "second":
+                    break
+            else:
+                status = 0
+        finally:
+            os._exit(status)
+    logins = set()
+    for _ in range(300):
+        store.prefetch(SID)
+        logins.add(store.get(SID).login)
+    assert os.waitpid(child, 0)[1] == 0  # the child read its own session each time
+    assert logins == {"first"}
+
+
+def test_after_a_sentinel_failover_reads_follow_the_new_master(tmp_path):
+    """Connections read early on are the pool's, which follow the master:
+    a session ended on the new master is not read from the old one, which
+    still holds it until Sentinel demotes it."""
+    with running(SentinelSet(str(tmp_path / "sentinel"), sentinels=1)) as topology:
+        settings = load_settings(
+            {
+                "ODOO_SESSION_REDIS_SENTINEL_HOST": topology.hosts,
+                "ODOO_SESSION_REDIS_SENTINEL_MASTER_NAME": topology.name,
+            }
+        )
+        store = store_on(make_client(settings))
+        logged_in(store, SID)
+        replica = topology.replica.client()
+        wait_until(lambda: replica.exists(store.key(SID)), 10, "the session on the replica")
+        store.prefetch(SID)
+        assert store.get(SID).login == "admin"  # an early read on the master
+        sentinel = topology.sentinels[0].client()
+        sentinel.sentinel_failover(topology.name)
+        wait_until(
+            lambda: sentinel.sentinel_get_master_addr_by_name(topology.name)[1] == topology.replica.port,
+            30,
+            "the replica promoted",
+        )
+        time.sleep(1.2)  # the pool asks the sentinels at most once a second
+        replica.delete(store.key(SID))  # a logout on the new master
+        store.prefetch(SID)
+        assert store.get(SID).get("login") is None
 
 
 @pytest.fixture

@@ -18,26 +18,47 @@ client sends nothing early. Any failure while sending
 drops the early read; a broken connection while reading falls back to
 the client's own ``GET`` (with its retry); a time-out is a failure, so
 that a request never waits two time-outs for its 503.
+
+With a plain Redis the early reads keep connections of their own, made
+like the pool's (same class and settings), in a short free list: every
+connection taken from redis-py's pool is first polled for stray data (two
+socket mode changes and a ``recv``) under the pool's lock, about a third
+of the client's CPU time per ``GET`` on this path, and a connection of
+this list can hold nothing stray: its one reply is always read, or the
+connection closed. One the server closed meanwhile (a Redis restarted)
+fails when its reply is read, and the client's own ``GET`` reads instead.
+A Sentinel master's reads take the pool's connections, which follow a
+failover (:class:`~session_redis.core.client.FollowingMasterPool`): kept
+ones would read the old master's sessions until it is demoted.
 """
 
+import os
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from redis.exceptions import ConnectionError, ResponseError
+from redis.sentinel import SentinelConnectionPool
 
 from ..client import REDIS_ERRORS, is_cluster
 from .values import NOT_A_STRING
 
+# Idle connections kept for the next early reads: a prefork worker uses
+# one; threads or greenlets reading at once make more, closed when back
+# beyond this many.
+KEPT_IDLE = 4
+
 
 class EarlyReads:
     """At most one ``GET`` in flight per thread (a greenlet under gevent),
-    on a connection taken from the client's pool until its reply is read
-    or dropped."""
+    on a connection of its own until its reply is read or dropped."""
 
     def __init__(self, redis: Any) -> None:
         """``redis``: the client, None for no early reads."""
         self.pool: Any = None if is_cluster(redis) else getattr(redis, "connection_pool", None)
         self.pending = threading.local()
+        self.own_connections = not isinstance(self.pool, SentinelConnectionPool)
+        self.idle: List[Any] = []
+        self.pid = os.getpid()
 
     @property
     def active(self) -> bool:
@@ -50,15 +71,27 @@ class EarlyReads:
             return
         self.drop()
         try:
-            connection = self.pool.get_connection("GET")
+            connection = self._connection()
         except REDIS_ERRORS + (OSError,):
             return
         try:
-            connection.send_command("GET", key)
+            connection.send_packed_command(connection.pack_command("GET", key), check_health=False)
         except REDIS_ERRORS + (OSError,):
             self._release(connection, broken=True)
             return
         self.pending.sent = (key, connection)
+
+    def _connection(self) -> Any:
+        """The pool's (Sentinel), or an idle one of this process, or a new
+        one (it connects when it first sends)."""
+        if not self.own_connections:
+            return self.pool.get_connection("GET")
+        if self.pid != os.getpid():  # a forked worker: its parent's sockets are not its own
+            self.idle, self.pid = [], os.getpid()
+        try:
+            return self.idle.pop()
+        except IndexError:
+            return self.pool.connection_class(**self.pool.connection_kwargs)
 
     def take(self, key: str) -> Tuple[bool, Optional[bytes]]:
         """``(True, value)`` if a ``GET`` of ``key`` was sent early and its
@@ -118,6 +151,11 @@ class EarlyReads:
             self._release(connection, broken)
 
     def _release(self, connection: Any, broken: bool = False) -> None:
-        if broken:
+        if not self.own_connections:
+            if broken:
+                connection.disconnect()
+            self.pool.release(connection)
+        elif broken or len(self.idle) >= KEPT_IDLE:
             connection.disconnect()
-        self.pool.release(connection)
+        else:
+            self.idle.append(connection)
