@@ -77,6 +77,16 @@ class Odoo16SessionStore(RedisSessionStore, SessionStore):
         costs 11 Python-level ``__getitem__`` calls more."""
         return session._Session__data
 
+    def loaded_session(self, data, sid):
+        """Odoo's session of ``data``, its dict taken as it is: Odoo's
+        constructor copies each value through ``pickle`` (16, 17) or JSON
+        (18+), which for values just decoded from JSON, in a dict nothing
+        else holds, makes equal values (about a sixth of what reading a
+        session costs the store)."""
+        session = self.session_class({}, sid, False)
+        session._Session__data = data
+        return session
+
     def rotate(self, session, env, soft=False):
         """A new id for ``session``, its session token computed again.
 

@@ -18,7 +18,8 @@ import uuid
 import pytest
 import requests
 
-from session_redis.core.layout import device_index_key, session_key, user_index_key
+from session_redis.core.codec import decode_session
+from session_redis.core.layout import META, device_index_key, session_key, user_index_key
 from session_redis.core.store import short_hash
 from tests.support.probing import command_calls, commands_since
 from tests.support.servers import REPO, SERIES, NodeFactory, free_port, launcher, start_together, wait_until
@@ -208,6 +209,27 @@ def test_cookie_less_requests_write_nothing_to_redis(series, nodes, redis):
         assert response.cookies.get("session_id")  # Odoo hands each one a new session...
     assert commands_since(redis, before) == {}  # ...that costs not one Redis command
     assert redis.dbsize() == 0 and nodes.a.session_files() == []
+
+
+def test_a_read_writes_nothing_and_a_change_is_saved_with_every_other_value(series, nodes, redis):
+    """The store hands Odoo the dict it decoded (``loaded_session``, not
+    Odoo's copying constructor): a session read is not dirty, and one
+    changed afterwards (debug mode, on the other node) is saved whole."""
+    sid = nodes.a.login()
+    nodes.a.session_info(sid)  # 18+: the first request records the device (_trace)
+    stored = decode_session(redis.get(session_key(sid)))
+    before = command_calls(redis)
+    for _ in range(5):
+        assert nodes.b.session_info(sid)["uid"] == 2
+    assert set(commands_since(redis, before)) == {"get"}
+    response = requests.get(nodes.b.url + "/web?debug=1", cookies={"session_id": sid}, timeout=TIMEOUT)
+    assert response.status_code == 200
+    saved = decode_session(redis.get(session_key(sid)))
+    assert (stored.get("debug"), saved.get("debug")) == ("", "1")
+    unchanged = set(stored) - {"debug", META}
+    assert {key: saved[key] for key in unchanged} == {key: stored[key] for key in unchanged}
+    assert set(saved) - {"debug", META} == unchanged
+    assert nodes.a.session_info(sid)["uid"] == 2
 
 
 def test_the_logged_in_lifetime_is_odoos_max_inactivity_unless_expiration_is_set(

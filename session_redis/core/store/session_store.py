@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import time
-from typing import Any, Callable, List, Mapping, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Pattern, Tuple
 
 from redis.exceptions import ResponseError
 from werkzeug.exceptions import ServiceUnavailable
@@ -322,7 +322,7 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
             self._end([(sid, owner_of(data))])
             self.metrics.load("refused")
             return self.new()
-        session = self.session_class(self.unsealed(data, sid), sid, False)
+        session = self.loaded_session(self.unsealed(data, sid), sid)
         owner = owner_of(data)
         remember(session, Loaded(sid, body_of(raw), created or now, touched, source, owner, indexed))
         # The save flag makes Odoo call save(), which rewrites the session. A
@@ -333,6 +333,10 @@ class RedisSessionStore(Writes, Indexes, Bulk, ActivityRecords):
             setattr(session, self.save_flag, True)
         self.metrics.load("hit")
         return session
+
+    def loaded_session(self, data: Dict[str, Any], sid: str) -> Any:
+        """The session object of ``data``, just decoded from Redis."""
+        return self.session_class(data, sid, False)
 
     def sealed(self, data: Mapping[str, Any], sid: str) -> Mapping[str, Any]:
         """Session ``data`` of ``sid`` as stored: the glue of an Odoo that
