@@ -11,9 +11,12 @@ had. The load is ``wrk`` (Debian's package) on loopback: a logged-in
 1 and by 16 connections. The stores take turns in an order rotated each
 round, so that the machine's drifting load falls on all alike; the figures
 are medians over the rounds: requests per second, p50 and p99 latency, and
-the ratio of each to the files' of the same round. Asserts nothing.
+the ratio of each to the files' of the same round, and the CPU time the
+Redis server spent per request (on the same two cores as Odoo and
+``wrk``: a cost that a Redis on its own host takes off Odoo's).
+Asserts nothing.
 
-    .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 6] [--seconds 5] [--json FILE]
+    .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 30] [--seconds 1] [--json FILE]
 """
 
 import argparse
@@ -102,7 +105,8 @@ def nodes_of(series, database, folder, redis_url):
 
 
 def wrk(node, sid, clients, seconds, folder):
-    """``(requests per second, p50 ms, p99 ms)`` of ``clients`` connections."""
+    """``(requests per second, p50 ms, p99 ms, requests)`` of ``clients``
+    connections."""
     script = os.path.join(folder, "check.lua")
     with open(script, "w") as handle:
         handle.write(WRK_SCRIPT % sid)
@@ -125,7 +129,14 @@ def wrk(node, sid, clients, seconds, folder):
     if "Non-2xx" in run.stdout:
         raise RuntimeError("%s answered errors:\n%s" % (node.data_dir, run.stdout))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))
-    return rate, latency(run.stdout, "50%"), latency(run.stdout, "99%")
+    requests = int(re.search(r"(\d+) requests in", run.stdout).group(1))
+    return rate, latency(run.stdout, "50%"), latency(run.stdout, "99%"), requests
+
+
+def redis_cpu_seconds(client):
+    """CPU time the Redis server has used so far (user and system)."""
+    cpu = client.info("cpu")
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"]
 
 
 def latency(output, percentile):
@@ -143,7 +154,7 @@ def run(series, rounds, seconds):
             shutil.copytree(os.path.join(folder, "init", "filestore"), os.path.join(folder, "filestore"))
             nodes = nodes_of(series, database, folder, redis_server.url)
             start_together(*nodes.values())
-            return measure(nodes, series, rounds, seconds, folder)
+            return measure(nodes, series, rounds, seconds, folder, redis_server.client())
     finally:
         for node in nodes.values():
             node.stop()
@@ -151,7 +162,7 @@ def run(series, rounds, seconds):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(nodes, series, rounds, seconds, folder):
+def measure(nodes, series, rounds, seconds, folder, redis_client):
     sids = {store: node.login() for store, node in nodes.items()}
     for store, node in nodes.items():  # the first requests load Odoo's code and caches
         wrk(node, sids[store], 2, 2, folder)
@@ -161,7 +172,10 @@ def measure(nodes, series, rounds, seconds, folder):
         order = stores[number % len(stores) :] + stores[: number % len(stores)]
         for clients in CLIENTS:
             for store in order:
-                cells[store, clients].append(wrk(nodes[store], sids[store], clients, seconds, folder))
+                before = redis_cpu_seconds(redis_client)
+                rate, p50, p99, requests = wrk(nodes[store], sids[store], clients, seconds, folder)
+                redis_us = (redis_cpu_seconds(redis_client) - before) / requests * 1e6
+                cells[store, clients].append((rate, p50, p99, redis_us))
         print("round %d/%d done" % (number + 1, rounds), file=sys.stderr)
     return figures_of(series, cells, stores, rounds, seconds)
 
@@ -181,6 +195,7 @@ def figures_of(series, cells, stores, rounds, seconds):
                     # each round's ratio to the files' of the same round
                     "rate_ratio": statistics.median(m[0] / f[0] for m, f in zip(mine, files)),
                     "p50_ratio": statistics.median(m[1] / f[1] for m, f in zip(mine, files)),
+                    "redis_cpu_us": statistics.median(cell[3] for cell in mine),
                 }
             )
     return {"series": series, "rounds": rounds, "seconds": seconds, "request": "POST " + CHECK, "rows": rows}
@@ -192,12 +207,12 @@ def report(figures):
         % (figures["series"], figures["request"], figures["rounds"], figures["seconds"])
     )
     print(
-        "%-28s %7s %9s %7s %8s %8s %9s"
-        % ("store", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio")
+        "%-28s %7s %9s %7s %8s %8s %9s %9s"
+        % ("store", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio", "Redis µs")
     )
     for row in figures["rows"]:
         print(
-            "%-28s %7d %9.0f %7.3f %8.2f %8.2f %9.3f"
+            "%-28s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.1f"
             % (
                 row["store"],
                 row["clients"],
@@ -206,6 +221,7 @@ def report(figures):
                 row["p50_ms"],
                 row["p99_ms"],
                 row["p50_ratio"],
+                row["redis_cpu_us"],
             )
         )
 
@@ -213,8 +229,8 @@ def report(figures):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", default="18.0")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--json", help="also write the figures to this file")
     options = parser.parse_args()
     if not shutil.which("wrk"):

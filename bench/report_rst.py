@@ -375,10 +375,11 @@ def http_table(http):
             "%.2f" % row["p50_ms"],
             "%.2f" % row["p99_ms"],
             "%.3f" % row["p50_ratio"],
+            "%.0f" % row["redis_cpu_us"] if "redis_cpu_us" in row else "",
         ]
         for row in http["rows"]
     ]
-    header = ["Store", "Clients", "req/s", "req/s / files", "p50 ms", "p99 ms", "p50 / files"]
+    header = ["Store", "Clients", "req/s", "req/s / files", "p50 ms", "p99 ms", "p50 / files", "Redis CPU µs"]
     return simple_table(header, rows)
 
 
