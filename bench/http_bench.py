@@ -1,4 +1,5 @@
-"""A whole Odoo 16+ request that reads its session, store against store.
+"""A whole Odoo 16+ request that reads (or changes) its session, store
+against store.
 
 One prefork node (``--workers=2``, its websocket process beside) per store,
 all on one fresh database of the series: Odoo's files (this addon loaded,
@@ -8,7 +9,9 @@ asks for the session, as before it had one), and OCA's PostgreSQL store
 ``session_db`` (its wheel from PyPI, ``SESSION_DB_URI``) when it can be
 had. The load is ``wrk`` (Debian's package) on loopback: a logged-in
 ``POST /web/session/check`` (JSON-RPC, ``auth="user"``, saves nothing), by
-1 and by 16 connections. The stores take turns in an order rotated each
+1 and by 16 connections; then the same request switching Odoo's debug mode
+on and off in turn (``?debug=1``, ``?debug=0``), which changes and saves
+the session each time. The stores take turns in an order rotated each
 round, so that the machine's drifting load falls on all alike; the figures
 are medians over the rounds: requests per second, p50 and p99 latency, and
 the ratio of each to the files' of the same round, and the CPU time the
@@ -42,6 +45,16 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Cookie"] = "session_id=%s"
 wrk.body = '{"jsonrpc": "2.0", "method": "call", "params": {}}'
 """
+# The same request, its debug mode switched on and off in turn: Odoo sets
+# the session's ``debug`` from the query string, so each one saves it.
+CHANGING = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "%s?debug=" .. (counter %% 2))
+end
+"""
+REQUESTS = ("read", "change")
 
 
 def session_db_addon(series, folder):
@@ -104,12 +117,13 @@ def nodes_of(series, database, folder, redis_url):
     return nodes
 
 
-def wrk(node, sid, clients, seconds, folder):
+def wrk(node, sid, clients, seconds, folder, request="read"):
     """``(requests per second, p50 ms, p99 ms, requests)`` of ``clients``
-    connections."""
+    connections sending ``request`` (``read``: the session unchanged;
+    ``change``: saved by each request)."""
     script = os.path.join(folder, "check.lua")
     with open(script, "w") as handle:
-        handle.write(WRK_SCRIPT % sid)
+        handle.write(WRK_SCRIPT % sid + (CHANGING % CHECK if request == "change" else ""))
     threads = min(clients, 2)
     run = subprocess.run(
         [
@@ -165,29 +179,32 @@ def run(series, rounds, seconds):
 def measure(nodes, series, rounds, seconds, folder, redis_client):
     sids = {store: node.login() for store, node in nodes.items()}
     for store, node in nodes.items():  # the first requests load Odoo's code and caches
-        wrk(node, sids[store], 2, 2, folder)
-    cells = {(store, clients): [] for store in nodes for clients in CLIENTS}
+        for request in REQUESTS:
+            wrk(node, sids[store], 2, 2, folder, request)
+    kinds = [(request, clients) for request in REQUESTS for clients in CLIENTS]
+    cells = {(store, kind): [] for store in nodes for kind in kinds}
     stores = list(nodes)
     for number in range(rounds):
         order = stores[number % len(stores) :] + stores[: number % len(stores)]
-        for clients in CLIENTS:
+        for request, clients in kinds:
             for store in order:
                 before = redis_cpu_seconds(redis_client)
-                rate, p50, p99, requests = wrk(nodes[store], sids[store], clients, seconds, folder)
+                rate, p50, p99, requests = wrk(nodes[store], sids[store], clients, seconds, folder, request)
                 redis_us = (redis_cpu_seconds(redis_client) - before) / requests * 1e6
-                cells[store, clients].append((rate, p50, p99, redis_us))
+                cells[store, (request, clients)].append((rate, p50, p99, redis_us))
         print("round %d/%d done" % (number + 1, rounds), file=sys.stderr)
-    return figures_of(series, cells, stores, rounds, seconds)
+    return figures_of(series, cells, stores, kinds, rounds, seconds)
 
 
-def figures_of(series, cells, stores, rounds, seconds):
+def figures_of(series, cells, stores, kinds, rounds, seconds):
     rows = []
-    for store in stores:
-        for clients in CLIENTS:
-            mine, files = cells[store, clients], cells["files", clients]
+    for request, clients in kinds:
+        for store in stores:
+            mine, files = cells[store, (request, clients)], cells["files", (request, clients)]
             rows.append(
                 {
                     "store": store,
+                    "request": request,
                     "clients": clients,
                     "requests_per_second": statistics.median(cell[0] for cell in mine),
                     "p50_ms": statistics.median(cell[1] for cell in mine),
@@ -198,23 +215,38 @@ def figures_of(series, cells, stores, rounds, seconds):
                     "redis_cpu_us": statistics.median(cell[3] for cell in mine),
                 }
             )
-    return {"series": series, "rounds": rounds, "seconds": seconds, "request": "POST " + CHECK, "rows": rows}
+    return {
+        "series": series,
+        "rounds": rounds,
+        "seconds": seconds,
+        "request": "POST " + CHECK,
+        "changed_by": "?debug=0 and ?debug=1 in turn",
+        "rows": rows,
+    }
 
 
 def report(figures):
     print(
-        "Odoo %s, one prefork node (--workers=2) per store, %s, %d rounds of %d s per cell (medians)"
-        % (figures["series"], figures["request"], figures["rounds"], figures["seconds"])
+        "Odoo %s, one prefork node (--workers=2) per store, %s (change: %s), "
+        "%d rounds of %d s per cell (medians)"
+        % (
+            figures["series"],
+            figures["request"],
+            figures["changed_by"],
+            figures["rounds"],
+            figures["seconds"],
+        )
     )
     print(
-        "%-28s %7s %9s %7s %8s %8s %9s %9s"
-        % ("store", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio", "Redis µs")
+        "%-28s %7s %7s %9s %7s %8s %8s %9s %9s"
+        % ("store", "request", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio", "Redis µs")
     )
     for row in figures["rows"]:
         print(
-            "%-28s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.1f"
+            "%-28s %7s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.1f"
             % (
                 row["store"],
+                row["request"],
                 row["clients"],
                 row["requests_per_second"],
                 row["rate_ratio"],

@@ -369,6 +369,7 @@ def http_table(http):
     rows = [
         [
             row["store"],
+            row.get("request", "read"),
             str(row["clients"]),
             "%.0f" % row["requests_per_second"],
             "%.3f" % row["rate_ratio"],
@@ -379,7 +380,17 @@ def http_table(http):
         ]
         for row in http["rows"]
     ]
-    header = ["Store", "Clients", "req/s", "req/s / files", "p50 ms", "p99 ms", "p50 / files", "Redis CPU µs"]
+    header = [
+        "Store",
+        "Request",
+        "Clients",
+        "req/s",
+        "req/s / files",
+        "p50 ms",
+        "p99 ms",
+        "p50 / files",
+        "Redis CPU µs",
+    ]
     return simple_table(header, rows)
 
 
@@ -429,8 +440,10 @@ def rst_report(results):
             continue
         parts.append(
             "Odoo %s over HTTP, one prefork node (``--workers=2``) per store, ``wrk`` on loopback, %s "
-            "(saves nothing), medians of %d rounds of %d s per cell, stores in a rotated order "
-            "(``bench/http_bench.py``):" % (http["series"], http["request"], http["rounds"], http["seconds"])
+            "(read: saves nothing; change: debug mode on and off in turn, a save each time), medians of "
+            "%d rounds of %d s per cell, stores in a rotated order, the Redis server's CPU time per "
+            "request (``bench/http_bench.py``):"
+            % (http["series"], http["request"], http["rounds"], http["seconds"])
         )
         parts.append(http_table(http))
     read_path = results.get("read_path_18")

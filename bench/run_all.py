@@ -44,7 +44,7 @@ FULL = {
     "read_path_18": ("read_path_bench.py", ["--batches", "15", "--requests", "200"]),
 }
 FULL.update(
-    ("http_%s" % series, ("http_bench.py", ["--series", series, "--rounds", "30", "--seconds", "1"]))
+    ("http_%s" % series, ("http_bench.py", ["--series", series, "--rounds", "20", "--seconds", "1"]))
     for series in ("16.0", "17.0", "18.0", "19.0")
 )
 # (no HTTP comparison: it needs wrk and takes minutes)

@@ -56,7 +56,9 @@ functions, ``session_redis/odoo20/``, and one line in :data:`GENERATIONS`.
     lifetimes without ``ODOO_SESSION_REDIS_EXPIRATION*`` (16+ reads
     Odoo's ``sessions.max_inactivity_seconds``);
   - where needed: ``contents(session)`` (the dict behind a session class
-    that is not one), ``sealed``/``unsealed`` (another session's id kept
+    that is not one), ``loaded_session(data, sid)`` (the session object
+    of a dict just decoded, built without a constructor that copies every
+    value, as Odoo 16+'s does), ``sealed``/``unsealed`` (another session's id kept
     inside a session, encrypted at rest), ``ttl`` (an Odoo-set deletion
     time), and every method that Odoo calls on its store beyond
     get/new/save/delete: ``rotate``, ``vacuum``, ``delete_from_identifiers``,
