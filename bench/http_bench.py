@@ -14,10 +14,11 @@ on and off in turn (``?debug=1``, ``?debug=0``), which changes and saves
 the session each time. The stores take turns in an order rotated each
 round, so that the machine's drifting load falls on all alike; the figures
 are medians over the rounds: requests per second, p50 and p99 latency, and
-the ratio of each to the files' of the same round, and the CPU time the
-Redis server spent per request (on the same two cores as Odoo and
-``wrk``: a cost that a Redis on its own host takes off Odoo's).
-Asserts nothing.
+the ratio of each to the files' of the same round; the CPU time per
+request of the Odoo node (its processes, workers included, and the ratio
+to the files') and of the Redis server (which runs on the same two cores
+as Odoo and ``wrk`` here, and on its own host in production). Asserts
+nothing.
 
     .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 30] [--seconds 1] [--json FILE]
 """
@@ -147,6 +148,26 @@ def wrk(node, sid, clients, seconds, folder, request="read"):
     return rate, latency(run.stdout, "50%"), latency(run.stdout, "99%"), requests
 
 
+def node_cpu_seconds(pid):
+    """CPU time (user and system) of process ``pid``, its live descendants
+    and the children they reaped (Odoo's prefork workers are replaced)."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            stats[int(entry)] = (int(fields[1]), sum(int(ticks) for ticks in fields[11:15]))
+    tree, grown = {pid}, True
+    while grown:
+        found = {child for child, (parent, _ticks) in stats.items() if parent in tree}
+        grown = not found <= tree
+        tree |= found
+    return sum(stats[member][1] for member in tree if member in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def redis_cpu_seconds(client):
     """CPU time the Redis server has used so far (user and system)."""
     cpu = client.info("cpu")
@@ -188,10 +209,12 @@ def measure(nodes, series, rounds, seconds, folder, redis_client):
         order = stores[number % len(stores) :] + stores[: number % len(stores)]
         for request, clients in kinds:
             for store in order:
-                before = redis_cpu_seconds(redis_client)
+                pid = nodes[store].process.pid
+                before = redis_cpu_seconds(redis_client), node_cpu_seconds(pid)
                 rate, p50, p99, requests = wrk(nodes[store], sids[store], clients, seconds, folder, request)
-                redis_us = (redis_cpu_seconds(redis_client) - before) / requests * 1e6
-                cells[store, (request, clients)].append((rate, p50, p99, redis_us))
+                redis_us = (redis_cpu_seconds(redis_client) - before[0]) / requests * 1e6
+                odoo_us = (node_cpu_seconds(pid) - before[1]) / requests * 1e6
+                cells[store, (request, clients)].append((rate, p50, p99, redis_us, odoo_us))
         print("round %d/%d done" % (number + 1, rounds), file=sys.stderr)
     return figures_of(series, cells, stores, kinds, rounds, seconds)
 
@@ -213,6 +236,8 @@ def figures_of(series, cells, stores, kinds, rounds, seconds):
                     "rate_ratio": statistics.median(m[0] / f[0] for m, f in zip(mine, files)),
                     "p50_ratio": statistics.median(m[1] / f[1] for m, f in zip(mine, files)),
                     "redis_cpu_us": statistics.median(cell[3] for cell in mine),
+                    "odoo_cpu_us": statistics.median(cell[4] for cell in mine),
+                    "odoo_cpu_ratio": statistics.median(m[4] / f[4] for m, f in zip(mine, files)),
                 }
             )
     return {
@@ -238,12 +263,24 @@ def report(figures):
         )
     )
     print(
-        "%-28s %7s %7s %9s %7s %8s %8s %9s %9s"
-        % ("store", "request", "clients", "req/s", "ratio", "p50 ms", "p99 ms", "p50 ratio", "Redis µs")
+        "%-28s %7s %7s %9s %7s %8s %8s %9s %9s %9s %9s"
+        % (
+            "store",
+            "request",
+            "clients",
+            "req/s",
+            "ratio",
+            "p50 ms",
+            "p99 ms",
+            "p50 ratio",
+            "Odoo µs",
+            "ratio",
+            "Redis µs",
+        )
     )
     for row in figures["rows"]:
         print(
-            "%-28s %7s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.1f"
+            "%-28s %7s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.0f %9.3f %9.1f"
             % (
                 row["store"],
                 row["request"],
@@ -253,6 +290,8 @@ def report(figures):
                 row["p50_ms"],
                 row["p99_ms"],
                 row["p50_ratio"],
+                row["odoo_cpu_us"],
+                row["odoo_cpu_ratio"],
                 row["redis_cpu_us"],
             )
         )

@@ -376,6 +376,8 @@ def http_table(http):
             "%.2f" % row["p50_ms"],
             "%.2f" % row["p99_ms"],
             "%.3f" % row["p50_ratio"],
+            "%.0f" % row["odoo_cpu_us"] if "odoo_cpu_us" in row else "",
+            "%.3f" % row["odoo_cpu_ratio"] if "odoo_cpu_ratio" in row else "",
             "%.0f" % row["redis_cpu_us"] if "redis_cpu_us" in row else "",
         ]
         for row in http["rows"]
@@ -389,6 +391,8 @@ def http_table(http):
         "p50 ms",
         "p99 ms",
         "p50 / files",
+        "Odoo CPU µs",
+        "/ files",
         "Redis CPU µs",
     ]
     return simple_table(header, rows)
@@ -441,8 +445,8 @@ def rst_report(results):
         parts.append(
             "Odoo %s over HTTP, one prefork node (``--workers=2``) per store, ``wrk`` on loopback, %s "
             "(read: saves nothing; change: debug mode on and off in turn, a save each time), medians of "
-            "%d rounds of %d s per cell, stores in a rotated order, the Redis server's CPU time per "
-            "request (``bench/http_bench.py``):"
+            "%d rounds of %d s per cell, stores in a rotated order, the CPU time per request of the "
+            "Odoo node and of the Redis server (``bench/http_bench.py``):"
             % (http["series"], http["request"], http["rounds"], http["seconds"])
         )
         parts.append(http_table(http))
