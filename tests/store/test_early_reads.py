@@ -165,8 +165,22 @@ def test_a_forked_worker_reads_on_its_own_connection(store, redis_client):
     for _ in range(300):
         store.prefetch(SID)
         logins.add(store.get(SID).login)
-    assert os.waitpid(child, 0)[1] == 0  # the child read its own session each time
+    assert child_status(child) == 0  # the child read its own session each time
     assert logins == {"first"}
+
+
+def child_status(pid, timeout=30):
+    """The exit status of child process ``pid``; killed (and a failure)
+    if it has not ended within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked worker did not end within %d s" % timeout)
 
 
 def test_after_a_sentinel_failover_reads_follow_the_new_master(tmp_path):
