@@ -301,6 +301,23 @@ class SentinelSet(_Servers):
             10,
             "sentinel on port %d knowing the master" % port,
         )
+        # A sentinel finds the replica in the master's INFO (every 10 s) and
+        # then asks the replica itself; until it has, a failover is refused
+        # with NOGOODSLAVE.
+        wait_until(
+            lambda: self._knows_a_good_replica(sentinel.client()),
+            30,
+            "sentinel on port %d knowing the replica" % port,
+        )
+
+    def _knows_a_good_replica(self, sentinel):
+        return any(
+            replica["port"] == self.replica.port
+            and replica["master-link-status"] == "ok"
+            and not replica["is_sdown"]
+            and not replica["is_disconnected"]
+            for replica in sentinel.sentinel_slaves(self.name)
+        )
 
     def stop(self):
         for server in reversed(self.sentinels + [self.replica, self.master]):
