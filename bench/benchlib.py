@@ -15,6 +15,7 @@ import contextlib
 import gc
 import glob
 import json
+import math
 import os
 import shutil
 import statistics
@@ -53,13 +54,15 @@ except ImportError:
 
 
 @contextlib.contextmanager
-def private_redis():
+def private_redis(unix_socket=False):
     """A redis-server of our own on a free loopback port (never 6379's),
-    in a temporary folder, stopped and removed afterwards."""
+    in a temporary folder, stopped and removed afterwards; with
+    ``unix_socket`` it also listens on ``<folder>/redis.sock``."""
     from tests.support.servers import RedisServer
 
     folder = tempfile.mkdtemp(prefix="session-redis-bench-redis-")
-    server = RedisServer(folder).start()
+    extra = ["--unixsocket", os.path.join(folder, "redis.sock"), "--unixsocketperm", "700"]
+    server = RedisServer(folder, extra_args=extra if unix_socket else []).start()
     try:
         yield server
     finally:
@@ -119,6 +122,25 @@ def paired_ratio(numerators, denominators):
     """Median of the ratios of batches run next to each other: the machine's
     load drifts, and two neighbouring batches see the same load."""
     return statistics.median(ratio(top, bottom) for top, bottom in zip(numerators, denominators))
+
+
+def median_interval(values, confidence=0.95):
+    """``(low, high)``: an interval that holds the true median with at
+    least ``confidence``, from the order statistics of ``values`` (the
+    sign test's interval: no assumption on their distribution). With fewer
+    than 6 values no such interval exists at 95 %: ``(nan, nan)``."""
+    ordered = sorted(values)
+    count = len(ordered)
+    # P(fewer than k of the values fall below the median) = P(Binomial(n, 1/2) < k)
+    below, outside, k = 0.0, 0.0, 0
+    while True:
+        below += math.factorial(count) / (math.factorial(k) * math.factorial(count - k)) / 2**count
+        if 2 * below > 1 - confidence:
+            break
+        outside, k = 2 * below, k + 1
+    if k == 0 or 1 - outside < confidence:
+        return float("nan"), float("nan")
+    return ordered[k - 1], ordered[count - k]
 
 
 def main_of(run, report, default_sessions, doc):

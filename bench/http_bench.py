@@ -3,9 +3,10 @@ against store.
 
 One prefork node (``--workers=2``, its websocket process beside) per store,
 all on one fresh database of the series: Odoo's files (this addon loaded,
-off), this store, this store with hashed ids, this store with its early
-read off (``ODOO_SESSION_REDIS_READ_EARLY=0``: the ``GET`` sent when Odoo
-asks for the session, as before it had one), and OCA's PostgreSQL store
+off), this store, this store with hashed ids, this store through Redis's
+Unix socket instead of TCP, this store with its early read off
+(``ODOO_SESSION_REDIS_READ_EARLY=0``: the ``GET`` sent when Odoo asks for
+the session, as before it had one), and OCA's PostgreSQL store
 ``session_db`` (its wheel from PyPI, ``SESSION_DB_URI``) when it can be
 had. The load is ``wrk`` (Debian's package) on loopback: a logged-in
 ``POST /web/session/check`` (JSON-RPC, ``auth="user"``, saves nothing), by
@@ -14,11 +15,12 @@ on and off in turn (``?debug=1``, ``?debug=0``), which changes and saves
 the session each time. The stores take turns in an order rotated each
 round, so that the machine's drifting load falls on all alike; the figures
 are medians over the rounds: requests per second, p50 and p99 latency, and
-the ratio of each to the files' of the same round; the CPU time per
-request of the Odoo node (its processes, workers included, and the ratio
-to the files') and of the Redis server (which runs on the same two cores
-as Odoo and ``wrk`` here, and on its own host in production). Asserts
-nothing.
+the ratio of each to the files' of the same round, with the interval that
+holds the median ratio 95 % sure (the sign test's, from the rounds' own
+spread); the CPU time per request of the Odoo node (its processes,
+workers included, and the ratio to the files') and of the Redis server
+(which runs on the same two cores as Odoo and ``wrk`` here, and on its own
+host in production). Asserts nothing.
 
     .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 30] [--seconds 1] [--json FILE]
 """
@@ -34,7 +36,7 @@ import tempfile
 import uuid
 import zipfile
 
-from benchlib import REPO, private_redis, write_json
+from benchlib import REPO, median_interval, private_redis, write_json
 
 from tests.support.servers import OdooNode, drop_database, launcher, make_database, start_together
 
@@ -87,7 +89,7 @@ def session_db_addon(series, folder):
     return os.path.join(folder, "odoo", "addons"), wheels[0]
 
 
-def nodes_of(series, database, folder, redis_url):
+def nodes_of(series, database, folder, redis_url, redis_socket):
     """``{store: node}``, not started."""
     common = dict(filestore=os.path.join(folder, "filestore"), workers=2, series=series)
     redis = {"ODOO_SESSION_REDIS": "1", "ODOO_SESSION_REDIS_URL": redis_url}
@@ -100,6 +102,13 @@ def nodes_of(series, database, folder, redis_url):
         ),
         "redis, hashed ids": OdooNode(
             database, os.path.join(folder, "hashed"), dict(redis, ODOO_SESSION_REDIS_HASH_IDS="1"), **common
+        ),
+        # the same Redis through its Unix socket: what TCP on loopback costs
+        "redis, unix socket": OdooNode(
+            database,
+            os.path.join(folder, "unix"),
+            dict(redis, ODOO_SESSION_REDIS_URL="unix://%s?db=0" % redis_socket),
+            **common,
         ),
     }
     found = session_db_addon(series, os.path.join(folder, "session_db"))
@@ -184,10 +193,11 @@ def run(series, rounds, seconds):
     database = "session_redis_http_bench_%s" % uuid.uuid4().hex[:8]
     nodes = {}
     try:
-        with private_redis() as redis_server:
+        with private_redis(unix_socket=True) as redis_server:
             make_database(database, os.path.join(folder, "init"), series=series, modules="base,web")
             shutil.copytree(os.path.join(folder, "init", "filestore"), os.path.join(folder, "filestore"))
-            nodes = nodes_of(series, database, folder, redis_server.url)
+            socket = os.path.join(redis_server.folder, "redis.sock")
+            nodes = nodes_of(series, database, folder, redis_server.url, socket)
             start_together(*nodes.values())
             return measure(nodes, series, rounds, seconds, folder, redis_server.client())
     finally:
@@ -224,6 +234,7 @@ def figures_of(series, cells, stores, kinds, rounds, seconds):
     for request, clients in kinds:
         for store in stores:
             mine, files = cells[store, (request, clients)], cells["files", (request, clients)]
+            rate_ratios = [m[0] / f[0] for m, f in zip(mine, files)]
             rows.append(
                 {
                     "store": store,
@@ -233,7 +244,9 @@ def figures_of(series, cells, stores, kinds, rounds, seconds):
                     "p50_ms": statistics.median(cell[1] for cell in mine),
                     "p99_ms": statistics.median(cell[2] for cell in mine),
                     # each round's ratio to the files' of the same round
-                    "rate_ratio": statistics.median(m[0] / f[0] for m, f in zip(mine, files)),
+                    "rate_ratio": statistics.median(rate_ratios),
+                    # where that median lies, 95 % sure: this machine's noise
+                    "rate_ratio_interval": median_interval(rate_ratios),
                     "p50_ratio": statistics.median(m[1] / f[1] for m, f in zip(mine, files)),
                     "redis_cpu_us": statistics.median(cell[3] for cell in mine),
                     "odoo_cpu_us": statistics.median(cell[4] for cell in mine),
@@ -263,13 +276,14 @@ def report(figures):
         )
     )
     print(
-        "%-28s %7s %7s %9s %7s %8s %8s %9s %9s %9s %9s"
+        "%-28s %7s %7s %9s %7s %13s %8s %8s %9s %9s %9s %9s"
         % (
             "store",
             "request",
             "clients",
             "req/s",
             "ratio",
+            "95 % CI",
             "p50 ms",
             "p99 ms",
             "p50 ratio",
@@ -280,13 +294,14 @@ def report(figures):
     )
     for row in figures["rows"]:
         print(
-            "%-28s %7s %7d %9.0f %7.3f %8.2f %8.2f %9.3f %9.0f %9.3f %9.1f"
+            "%-28s %7s %7d %9.0f %7.3f %13s %8.2f %8.2f %9.3f %9.0f %9.3f %9.1f"
             % (
                 row["store"],
                 row["request"],
                 row["clients"],
                 row["requests_per_second"],
                 row["rate_ratio"],
+                "%.3f-%.3f" % tuple(row["rate_ratio_interval"]),
                 row["p50_ms"],
                 row["p99_ms"],
                 row["p50_ratio"],
