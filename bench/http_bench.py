@@ -23,6 +23,7 @@ workers included, and the ratio to the files') and of the Redis server
 host in production). Asserts nothing.
 
     .venv/bin/python bench/http_bench.py [--series 18.0] [--rounds 30] [--seconds 1] [--json FILE]
+        [--store 'redis, hashed ids' ...] [--cell read:16 ...]
 """
 
 import argparse
@@ -188,7 +189,7 @@ def latency(output, percentile):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run(series, rounds, seconds):
+def run(series, rounds, seconds, stores=None, kinds=None):
     folder = tempfile.mkdtemp(prefix="http-bench-")
     database = "session_redis_http_bench_%s" % uuid.uuid4().hex[:8]
     nodes = {}
@@ -198,8 +199,11 @@ def run(series, rounds, seconds):
             shutil.copytree(os.path.join(folder, "init", "filestore"), os.path.join(folder, "filestore"))
             socket = os.path.join(redis_server.folder, "redis.sock")
             nodes = nodes_of(series, database, folder, redis_server.url, socket)
+            if stores:
+                wanted = ["files"] + stores  # "OCA session_db" stands for it with its version
+                nodes = {name: node for name, node in nodes.items() if name.split(" (")[0] in wanted}
             start_together(*nodes.values())
-            return measure(nodes, series, rounds, seconds, folder, redis_server.client())
+            return measure(nodes, series, rounds, seconds, folder, redis_server.client(), kinds)
     finally:
         for node in nodes.values():
             node.stop()
@@ -207,12 +211,12 @@ def run(series, rounds, seconds):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(nodes, series, rounds, seconds, folder, redis_client):
+def measure(nodes, series, rounds, seconds, folder, redis_client, kinds=None):
+    kinds = kinds or [(request, clients) for request in REQUESTS for clients in CLIENTS]
     sids = {store: node.login() for store, node in nodes.items()}
     for store, node in nodes.items():  # the first requests load Odoo's code and caches
-        for request in REQUESTS:
+        for request in {request for request, _clients in kinds}:
             wrk(node, sids[store], 2, 2, folder, request)
-    kinds = [(request, clients) for request in REQUESTS for clients in CLIENTS]
     cells = {(store, kind): [] for store in nodes for kind in kinds}
     stores = list(nodes)
     for number in range(rounds):
@@ -276,7 +280,7 @@ def report(figures):
         )
     )
     print(
-        "%-28s %7s %7s %9s %7s %13s %8s %8s %9s %9s %9s %9s"
+        "%-30s %7s %7s %9s %7s %13s %8s %8s %9s %9s %9s %9s"
         % (
             "store",
             "request",
@@ -294,7 +298,7 @@ def report(figures):
     )
     for row in figures["rows"]:
         print(
-            "%-28s %7s %7d %9.0f %7.3f %13s %8.2f %8.2f %9.3f %9.0f %9.3f %9.1f"
+            "%-30s %7s %7d %9.0f %7.3f %13s %8.2f %8.2f %9.3f %9.0f %9.3f %9.1f"
             % (
                 row["store"],
                 row["request"],
@@ -318,6 +322,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--store", action="append", help="only this store beside the files (repeatable; e.g. 'redis, hashed ids')"
+    )
+    parser.add_argument(
+        "--cell", action="append", help="only this cell, request:clients (repeatable; e.g. read:16): more rounds"
+    )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         print("not measured: wrk is missing (apt-get install wrk)")
@@ -327,7 +337,8 @@ def main():
         print("not measured: no .venv-%s (make venvs)" % options.series)
         write_json(options.json, {"skipped": "no .venv-%s" % options.series, "series": options.series})
         return
-    figures = run(options.series, options.rounds, options.seconds)
+    kinds = [(cell.split(":")[0], int(cell.split(":")[1])) for cell in options.cell or []]
+    figures = run(options.series, options.rounds, options.seconds, options.store, kinds or None)
     report(figures)
     write_json(options.json, figures)
 

@@ -278,3 +278,23 @@ def test_a_redis_that_hangs_answers_503_and_the_store_heals(own_server, figure):
     store.prefetch(SID)
     assert store.get(SID).login == "admin"
     assert idle_pool(client)
+
+
+def test_a_new_connection_to_a_hung_redis_is_tried_once(own_server):
+    """The early read's connection times out in its handshake: the 503
+    comes then, not after the client's own GET has timed out on a second
+    connection (a request that waited twice the time-out)."""
+    watcher = own_server.client()
+    connections = lambda: watcher.info("stats")["total_connections_received"]  # noqa: E731
+    before = connections()
+    store = store_on(settings_client(own_server, timeout="0.5"))  # no connection yet
+    os.kill(own_server.process.pid, signal.SIGSTOP)  # the kernel still accepts connections
+    try:
+        store.prefetch(SID)
+        with pytest.raises(RedisUnavailable):
+            store.get(SID)
+    finally:
+        os.kill(own_server.process.pid, signal.SIGCONT)
+    # Redis accepts the connections queued while it was stopped in one go
+    wait_until(lambda: connections() > before, 10, "the queued connections accepted")
+    assert connections() - before == 1

@@ -14,10 +14,12 @@ refused by the one write path (:mod:`.writes`).
 
 Only for a client with one connection pool (plain Redis, a Sentinel
 master), and unless ``ODOO_SESSION_REDIS_READ_EARLY`` is off: a Cluster
-client sends nothing early. Any failure while sending
-drops the early read; a broken connection while reading falls back to
-the client's own ``GET`` (with its retry); a time-out is a failure, so
-that a request never waits two time-outs for its 503.
+client sends nothing early. A time-out, while connecting, sending or
+reading, is the read's failure, raised when the session is asked for, so
+that a request never waits two time-outs for its 503 (a new connection to
+a Redis that hangs times out in its handshake). Any other failure while
+sending drops the early read, and a broken connection while reading falls
+back to the client's own ``GET`` (with its retry).
 
 With a plain Redis the early reads keep connections of their own, made
 like the pool's (same class and settings), in a short free list: every
@@ -36,7 +38,7 @@ import os
 import threading
 from typing import Any, List, Optional, Tuple
 
-from redis.exceptions import ConnectionError, ResponseError
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 from redis.sentinel import SentinelConnectionPool
 
 from ..client import REDIS_ERRORS, is_cluster
@@ -50,7 +52,11 @@ KEPT_IDLE = 4
 
 class EarlyReads:
     """At most one ``GET`` in flight per thread (a greenlet under gevent),
-    on a connection of its own until its reply is read or dropped."""
+    on a connection of its own until its reply is read or dropped.
+
+    ``pending.sent`` is None, ``(key, connection)`` or, for a ``GET`` that
+    timed out before it was sent, ``(key, error)``.
+    """
 
     def __init__(self, redis: Any) -> None:
         """``redis``: the client, None for no early reads."""
@@ -72,10 +78,17 @@ class EarlyReads:
         self.drop()
         try:
             connection = self._connection()
+        except TimeoutError as error:
+            self.pending.sent = (key, error)
+            return
         except REDIS_ERRORS + (OSError,):
             return
         try:
             connection.send_packed_command(connection.pack_command("GET", key), check_health=False)
+        except TimeoutError as error:  # the caller's own GET would wait as long again
+            self._release(connection, broken=True)
+            self.pending.sent = (key, error)
+            return
         except REDIS_ERRORS + (OSError,):
             self._release(connection, broken=True)
             return
@@ -107,6 +120,8 @@ class EarlyReads:
             self._drop(sent)
             return False, None
         connection = sent[1]
+        if isinstance(connection, TimeoutError):
+            raise connection
         try:
             value = connection.read_response()
         except ResponseError as error:
@@ -140,6 +155,8 @@ class EarlyReads:
 
     def _drop(self, sent: Tuple[str, Any]) -> None:
         connection, broken = sent[1], True
+        if isinstance(connection, TimeoutError):
+            return  # nothing was sent
         try:
             connection.read_response()
             broken = False
