@@ -323,10 +323,10 @@ def main():
     parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(
-        "--store", action="append", help="only this store beside the files (repeatable; e.g. 'redis, hashed ids')"
+        "--store", action="append", help="only this store beside the files (repeatable): 'redis, hashed ids'"
     )
     parser.add_argument(
-        "--cell", action="append", help="only this cell, request:clients (repeatable; e.g. read:16): more rounds"
+        "--cell", action="append", help="only this cell, request:clients (repeatable): read:16"
     )
     options = parser.parse_args()
     if not shutil.which("wrk"):
