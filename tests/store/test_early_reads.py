@@ -142,6 +142,31 @@ def test_requests_read_early_on_one_kept_connection(store, redis_client):
     assert connections_made(redis_client) == before  # none made per request
 
 
+def test_through_a_unix_socket_requests_read_early_on_one_kept_connection(tmp_path):
+    """Redis on Odoo's host, reached through its socket (the bench's
+    fastest read): the early read's own connections are made like the
+    pool's, a Unix socket's too."""
+    socket = str(tmp_path / "redis.sock")
+    server = RedisServer(str(tmp_path / "redis"), extra_args=["--unixsocket", socket]).start()
+    try:
+        client = make_client(load_settings({"ODOO_SESSION_REDIS_URL": "unix://%s?db=0" % socket}))
+        store = store_on(client)
+        logged_in(store, SID)
+        store.prefetch(SID)
+        assert store.get(SID).login == "admin"
+        watcher = server.client()
+        before = connections_made(watcher)
+        for _ in range(20):
+            store.prefetch(SID)
+            assert store.get(SID).login == "admin"
+        assert connections_made(watcher) == before  # none made per request
+        watcher.delete(store.key(SID))  # a logout elsewhere
+        store.prefetch(SID)
+        assert store.get(SID).get("login") is None
+    finally:
+        server.stop()
+
+
 def test_a_forked_worker_reads_on_its_own_connection(store, redis_client):
     """A prefork worker inherits the connection its parent read on: used
     by both, one process would read the other's replies (sessions)."""
