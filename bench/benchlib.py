@@ -134,7 +134,7 @@ def median_interval(values, confidence=0.95):
     # P(fewer than k of the values fall below the median) = P(Binomial(n, 1/2) < k)
     below, outside, k = 0.0, 0.0, 0
     while True:
-        below += math.factorial(count) / (math.factorial(k) * math.factorial(count - k)) / 2**count
+        below += math.factorial(count) // (math.factorial(k) * math.factorial(count - k)) / 2**count
         if 2 * below > 1 - confidence:
             break
         outside, k = 2 * below, k + 1
